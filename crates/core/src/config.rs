@@ -1,0 +1,218 @@
+//! The configuration model (SPEC §6) and its validation into a ready [`Gate`](crate::Gate).
+//!
+//! This module only *models* the settings (serde derive works without `std`). Reading
+//! `edgegate.toml`, resolving `secret_env` from the environment and reading
+//! `edgegate.json` are I/O and live in the callers (`deploy/`, `crates/handler`).
+
+use alloc::format;
+use alloc::string::{String, ToString};
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A key's secret, hex text. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps hex text.
+    pub fn new(hex: impl Into<String>) -> Self {
+        Secret(hex.into())
+    }
+    /// The hex text, for writing `edgegate.json`. Never log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// One `[[keys]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// Names the key in logs and rotation notes.
+    pub id: String,
+    /// Hex secret (at least 16 bytes once decoded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+    /// Environment variable holding the hex secret; the loader replaces it with `secret`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_env: Option<String>,
+}
+
+/// `edgegate.toml` / `edgegate.json` (SPEC §6). Unknown fields are refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Name of the path segment, query parameter and cookie holding the token.
+    #[serde(default = "default_token_name")]
+    pub token_name: String,
+    /// Clock skew tolerated on `st` and `exp`.
+    #[serde(default = "default_leeway")]
+    pub leeway_seconds: u64,
+    /// Optional EdgeAuth salt appended to the HMAC input.
+    #[serde(default)]
+    pub salt: String,
+    /// Canonical path prefixes served without a token.
+    #[serde(default)]
+    pub public_prefixes: Vec<String>,
+    /// Methods allowed through; others get 405.
+    #[serde(default = "default_methods")]
+    pub methods: Vec<String>,
+    /// Look for the token in the first path segment.
+    #[serde(default = "yes")]
+    pub path_tokens: bool,
+    /// Look for the token in the `cookie` header.
+    #[serde(default = "yes")]
+    pub cookie_tokens: bool,
+    /// Forward `+` as `%2B` (S3 reads a bare `+` as a space).
+    #[serde(default = "yes")]
+    pub s3_plus_fix: bool,
+    /// First key signs; every key verifies.
+    #[serde(default)]
+    pub keys: Vec<KeyConfig>,
+}
+
+fn default_token_name() -> String {
+    "__token__".to_string()
+}
+fn default_leeway() -> u64 {
+    30
+}
+fn default_methods() -> Vec<String> {
+    vec!["GET".to_string(), "HEAD".to_string()]
+}
+fn yes() -> bool {
+    true
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            token_name: default_token_name(),
+            leeway_seconds: default_leeway(),
+            salt: String::new(),
+            public_prefixes: Vec::new(),
+            methods: default_methods(),
+            path_tokens: true,
+            cookie_tokens: true,
+            s3_plus_fix: true,
+            keys: Vec::new(),
+        }
+    }
+}
+
+/// An invalid configuration: which field, and what is wrong with it. Never holds a secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ConfigError {
+    /// Dotted path of the field, e.g. `keys[1].secret`.
+    pub field: String,
+    /// What is wrong, in words.
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub(crate) fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        ConfigError { field: field.into(), problem: problem.into() }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
+    }
+}
+
+impl core::error::Error for ConfigError {}
+
+/// Longest leeway accepted: a day of skew is a misconfiguration, not a clock problem.
+pub const MAX_LEEWAY_SECONDS: u64 = 86_400;
+/// Shortest key, in bytes, once hex-decoded (SPEC §2).
+pub const MIN_KEY_BYTES: usize = 16;
+
+pub(crate) fn decode_secret(field: &str, secret: &Secret) -> Result<Vec<u8>, ConfigError> {
+    let hex = secret.expose().trim();
+    if hex.len() % 2 != 0 {
+        return Err(ConfigError::new(field, "odd number of hex digits"));
+    }
+    let mut out = Vec::with_capacity(hex.len() / 2);
+    for pair in hex.as_bytes().chunks_exact(2) {
+        match (crate::path::hex_value(pair[0]), crate::path::hex_value(pair[1])) {
+            (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
+            _ => return Err(ConfigError::new(field, "not hex")),
+        }
+    }
+    if out.len() < MIN_KEY_BYTES {
+        return Err(ConfigError::new(
+            field,
+            format!("{} bytes; at least {MIN_KEY_BYTES} bytes (32 hex digits) required", out.len()),
+        ));
+    }
+    Ok(out)
+}
+
+impl Config {
+    /// Checks every rule except key decoding, naming the first offending field.
+    pub(crate) fn check_fields(&self) -> Result<(), ConfigError> {
+        let name = &self.token_name;
+        if name.is_empty() {
+            return Err(ConfigError::new("token_name", "empty"));
+        }
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
+            return Err(ConfigError::new("token_name", "only ASCII letters, digits, '_', '-' and '.' are allowed"));
+        }
+        if self.leeway_seconds > MAX_LEEWAY_SECONDS {
+            return Err(ConfigError::new("leeway_seconds", format!("more than {MAX_LEEWAY_SECONDS}")));
+        }
+        if self.salt.contains('~') {
+            return Err(ConfigError::new("salt", "contains the field delimiter '~'"));
+        }
+        for (i, prefix) in self.public_prefixes.iter().enumerate() {
+            if !prefix.starts_with('/') {
+                return Err(ConfigError::new(format!("public_prefixes[{i}]"), "must start with '/'"));
+            }
+        }
+        if self.methods.is_empty() {
+            return Err(ConfigError::new("methods", "empty: every request would be refused"));
+        }
+        for (i, method) in self.methods.iter().enumerate() {
+            if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
+                return Err(ConfigError::new(format!("methods[{i}]"), "must be an upper-case HTTP method"));
+            }
+        }
+        if self.keys.is_empty() {
+            return Err(ConfigError::new("keys", "no key configured"));
+        }
+        for (i, key) in self.keys.iter().enumerate() {
+            if key.id.is_empty() {
+                return Err(ConfigError::new(format!("keys[{i}].id"), "empty"));
+            }
+            if self.keys[..i].iter().any(|k| k.id == key.id) {
+                return Err(ConfigError::new(format!("keys[{i}].id"), format!("duplicate key id {:?}", key.id)));
+            }
+            match (&key.secret, &key.secret_env) {
+                (Some(_), Some(_)) => {
+                    return Err(ConfigError::new(format!("keys[{i}]"), "both secret and secret_env given"));
+                }
+                (None, Some(var)) => {
+                    return Err(ConfigError::new(
+                        format!("keys[{i}].secret_env"),
+                        format!("environment variable {var} was not resolved"),
+                    ));
+                }
+                (None, None) => return Err(ConfigError::new(format!("keys[{i}].secret"), "missing")),
+                (Some(_), None) => {}
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,186 @@
+//! Where the token is found, and how it is stripped from what is forwarded (SPEC §4).
+//!
+//! Pure functions over the raw request strings. The token is stripped from *every* source
+//! that carries one, not only from the one used, so a forwarded request never carries a
+//! token and the cache key is always the clean path.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::path::percent_decode;
+use crate::token::MalformedError;
+
+/// Which part of the request carried the token that was used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TokenSource {
+    /// First path segment `NAME=VALUE`.
+    Path,
+    /// Query parameter `NAME=VALUE`.
+    Query,
+    /// Cookie `NAME=VALUE`.
+    Cookie,
+}
+
+impl TokenSource {
+    /// Lower-case name for logs.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TokenSource::Path => "path",
+            TokenSource::Query => "query",
+            TokenSource::Cookie => "cookie",
+        }
+    }
+}
+
+/// A token found in the request. `Debug` hides the text.
+#[derive(Clone, PartialEq, Eq)]
+pub struct FoundToken {
+    /// Where it came from.
+    pub source: TokenSource,
+    /// Percent-decoded token text, or why it could not be decoded.
+    pub text: Result<String, MalformedError>,
+}
+
+impl core::fmt::Debug for FoundToken {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("FoundToken")
+            .field("source", &self.source)
+            .field("decodable", &self.text.is_ok())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Options of [`locate`] (from the configuration).
+#[derive(Debug, Clone, Copy)]
+pub struct LocateOptions<'a> {
+    /// `token_name`.
+    pub token_name: &'a str,
+    /// `path_tokens`.
+    pub path_tokens: bool,
+    /// `cookie_tokens`.
+    pub cookie_tokens: bool,
+}
+
+/// The request with the token taken out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located<'r> {
+    /// The first token found, in SPEC §4 order.
+    pub token: Option<FoundToken>,
+    /// Raw `uri` without the path-token segment (still percent-encoded).
+    pub uri: &'r str,
+    /// New `querystring` when a token parameter was removed; `None`: forward it unchanged.
+    pub querystring: Option<String>,
+    /// New `cookie` header values when a token cookie was removed; `None`: unchanged.
+    /// An empty vector means: drop the header.
+    pub cookies: Option<Vec<String>>,
+}
+
+fn decode_token(value: &str) -> Result<String, MalformedError> {
+    let bytes = percent_decode(value).ok_or(MalformedError::BadEncoding)?;
+    String::from_utf8(bytes).map_err(|_| MalformedError::BadEncoding)
+}
+
+/// Splits the path-token segment off a raw `uri`: `/NAME=VALUE/rest` → (`VALUE`, `/rest`).
+pub fn split_path_token<'r>(uri: &'r str, token_name: &str) -> Option<(&'r str, &'r str)> {
+    let segment_and_rest = uri.strip_prefix('/')?;
+    let value_and_rest = segment_and_rest.strip_prefix(token_name)?.strip_prefix('=')?;
+    match value_and_rest.find('/') {
+        Some(end) => Some((&value_and_rest[..end], &value_and_rest[end..])),
+        None => Some((value_and_rest, "/")),
+    }
+}
+
+/// Removes every `NAME[=VALUE]` parameter from a raw query string, keeping the other
+/// parameters' order and bytes. Returns the first token value (raw) and the new string,
+/// or `None` when no parameter is named `NAME`.
+pub fn strip_query<'q>(querystring: &'q str, token_name: &str) -> Option<(&'q str, String)> {
+    let mut first = None;
+    let mut kept = String::with_capacity(querystring.len());
+    let mut kept_any = false;
+    for param in querystring.split('&') {
+        let (name, value) = param.split_once('=').unwrap_or((param, ""));
+        if name == token_name {
+            first.get_or_insert(value);
+            continue;
+        }
+        if kept_any {
+            kept.push('&');
+        }
+        kept.push_str(param);
+        kept_any = true;
+    }
+    first.map(|value| (value, kept))
+}
+
+/// Removes every `NAME=VALUE` cookie from `cookie` header values. Returns the first token
+/// value and the new header values (headers left empty are dropped), or `None` when no
+/// cookie is named `NAME`.
+pub fn strip_cookies<'c>(values: &[&'c str], token_name: &str) -> Option<(&'c str, Vec<String>)> {
+    let mut first = None;
+    let mut out = Vec::with_capacity(values.len());
+    for &value in values {
+        let mut kept = String::with_capacity(value.len());
+        let mut removed = false;
+        for cookie in value.split(';') {
+            let trimmed = cookie.trim_start_matches([' ', '\t']);
+            let (name, cookie_value) = trimmed.split_once('=').unwrap_or((trimmed, ""));
+            if name.trim_end() == token_name {
+                first.get_or_insert(cookie_value.trim());
+                removed = true;
+                continue;
+            }
+            if trimmed.is_empty() {
+                continue;
+            }
+            if !kept.is_empty() {
+                kept.push_str("; ");
+            }
+            kept.push_str(trimmed);
+        }
+        match (removed, kept.is_empty()) {
+            (false, _) => out.push(String::from(value)),
+            (true, false) => out.push(kept),
+            (true, true) => {}
+        }
+    }
+    first.map(|token| (token, out))
+}
+
+/// Finds the token (path segment, then query, then cookie) and strips it everywhere.
+pub fn locate<'r>(
+    uri: &'r str,
+    querystring: Option<&str>,
+    cookie_values: &[&str],
+    options: LocateOptions<'_>,
+) -> Located<'r> {
+    let mut token = None;
+    let mut found = |source, raw: &str| {
+        if token.is_none() {
+            token = Some(FoundToken { source, text: decode_token(raw) });
+        }
+    };
+
+    let mut forwarded_uri = uri;
+    if options.path_tokens {
+        if let Some((value, rest)) = split_path_token(uri, options.token_name) {
+            found(TokenSource::Path, value);
+            forwarded_uri = rest;
+        }
+    }
+    let mut new_query = None;
+    if let Some(query) = querystring {
+        if let Some((value, kept)) = strip_query(query, options.token_name) {
+            found(TokenSource::Query, value);
+            new_query = Some(kept);
+        }
+    }
+    let mut new_cookies = None;
+    if options.cookie_tokens {
+        if let Some((value, kept)) = strip_cookies(cookie_values, options.token_name) {
+            found(TokenSource::Cookie, value);
+            new_cookies = Some(kept);
+        }
+    }
+    Located { token, uri: forwarded_uri, querystring: new_query, cookies: new_cookies }
+}

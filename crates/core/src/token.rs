@@ -1,0 +1,235 @@
+//! EdgeAuth 2.0 token text (SPEC §2): parsing into typed fields, ACL matching.
+
+use core::fmt;
+use core::net::IpAddr;
+
+use crate::path::hex_value;
+
+/// Field delimiter between `name=value` fields.
+pub const FIELD_DELIMITER: char = '~';
+/// Delimiter between several ACL patterns in one `acl` field.
+pub const ACL_DELIMITER: char = '!';
+/// Longest `st`/`exp` accepted, in decimal digits (SPEC §2).
+const MAX_TIME_DIGITS: usize = 12;
+
+/// A token's fields, borrowed from the token text. Built only by [`ParsedToken::parse`].
+///
+/// `Debug` omits the HMAC: tokens are bearer credentials and must not reach logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ParsedToken<'a> {
+    /// `ip=`: the viewer address the token is bound to.
+    pub ip: Option<IpAddr>,
+    /// `st=`: not valid before, Unix seconds.
+    pub start: Option<u64>,
+    /// `exp=`: not valid after, Unix seconds.
+    pub expires: u64,
+    /// `acl=`: one or several patterns joined by `!`; `None` for a URL token.
+    pub acl: Option<&'a str>,
+    /// `id=`: carried, signed, logged, not interpreted.
+    pub id: Option<&'a str>,
+    /// `data=`: carried and signed, not interpreted.
+    pub data: Option<&'a str>,
+    /// Everything before `~hmac=`: the signed text.
+    pub(crate) signed: &'a str,
+    pub(crate) mac: [u8; 32],
+}
+
+impl fmt::Debug for ParsedToken<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ParsedToken")
+            .field("ip", &self.ip)
+            .field("start", &self.start)
+            .field("expires", &self.expires)
+            .field("acl", &self.acl)
+            .field("id", &self.id)
+            .field("data", &self.data)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a token's text is malformed (reported as `malformed-token`). Kept apart so that
+/// `edgegate verify` and tests can say which rule failed without the token text itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MalformedError {
+    /// A field without `=`, or with an empty value.
+    EmptyOrBareField,
+    /// A field name that EdgeAuth 2.0 does not define.
+    UnknownField,
+    /// The same field twice.
+    RepeatedField,
+    /// No `exp` field.
+    MissingExpiry,
+    /// No `hmac` field, or it is not the last one.
+    HmacNotLast,
+    /// `hmac` is not 64 hex digits.
+    BadHmac,
+    /// `st`/`exp` not 1–12 decimal digits.
+    BadTime,
+    /// `st >= exp`.
+    StartNotBeforeExpiry,
+    /// `ip` is not an IP address.
+    BadIp,
+    /// An empty ACL pattern (e.g. `acl=/a!`).
+    EmptyAcl,
+    /// The token value has a bad `%` escape or is not UTF-8 once decoded.
+    BadEncoding,
+}
+
+impl fmt::Display for MalformedError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            MalformedError::EmptyOrBareField => "field without '=' or with an empty value",
+            MalformedError::UnknownField => "unknown field",
+            MalformedError::RepeatedField => "repeated field",
+            MalformedError::MissingExpiry => "missing exp",
+            MalformedError::HmacNotLast => "hmac missing or not the last field",
+            MalformedError::BadHmac => "hmac is not 64 hex digits",
+            MalformedError::BadTime => "st/exp not 1 to 12 decimal digits",
+            MalformedError::StartNotBeforeExpiry => "st is not before exp",
+            MalformedError::BadIp => "ip is not an IP address",
+            MalformedError::EmptyAcl => "empty ACL pattern",
+            MalformedError::BadEncoding => "bad percent-encoding or not UTF-8",
+        })
+    }
+}
+
+impl core::error::Error for MalformedError {}
+
+fn parse_time(value: &str) -> Result<u64, MalformedError> {
+    if value.is_empty() || value.len() > MAX_TIME_DIGITS || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(MalformedError::BadTime);
+    }
+    // 12 digits always fit in u64; the fold cannot overflow.
+    Ok(value.bytes().fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0')))
+}
+
+fn parse_mac(value: &str) -> Result<[u8; 32], MalformedError> {
+    let bytes = value.as_bytes();
+    if bytes.len() != 64 {
+        return Err(MalformedError::BadHmac);
+    }
+    let mut mac = [0u8; 32];
+    for (out, pair) in mac.iter_mut().zip(bytes.chunks_exact(2)) {
+        let hi = hex_value(pair[0]).ok_or(MalformedError::BadHmac)?;
+        let lo = hex_value(pair[1]).ok_or(MalformedError::BadHmac)?;
+        *out = hi << 4 | lo;
+    }
+    Ok(mac)
+}
+
+impl<'a> ParsedToken<'a> {
+    /// Parses token text that has already been percent-decoded (SPEC §4).
+    pub fn parse(text: &'a str) -> Result<Self, MalformedError> {
+        let Some(hmac_at) = text.rfind("~hmac=").map(|i| i + 1).or_else(|| text.starts_with("hmac=").then_some(0)) else {
+            return Err(MalformedError::HmacNotLast);
+        };
+        let mac_text = &text[hmac_at + "hmac=".len()..];
+        if mac_text.contains(FIELD_DELIMITER) {
+            return Err(MalformedError::HmacNotLast);
+        }
+        let mac = parse_mac(mac_text)?;
+        let signed = text[..hmac_at].strip_suffix(FIELD_DELIMITER).unwrap_or("");
+
+        let mut token = ParsedToken { ip: None, start: None, expires: 0, acl: None, id: None, data: None, signed, mac };
+        let mut seen_exp = false;
+        if !signed.is_empty() {
+            for field in signed.split(FIELD_DELIMITER) {
+                let (name, value) = field.split_once('=').ok_or(MalformedError::EmptyOrBareField)?;
+                if value.is_empty() {
+                    return Err(MalformedError::EmptyOrBareField);
+                }
+                let repeated = match name {
+                    "ip" => token.ip.replace(value.parse().map_err(|_| MalformedError::BadIp)?).is_some(),
+                    "st" => token.start.replace(parse_time(value)?).is_some(),
+                    "exp" => {
+                        token.expires = parse_time(value)?;
+                        core::mem::replace(&mut seen_exp, true)
+                    }
+                    "acl" => {
+                        if value.split(ACL_DELIMITER).any(str::is_empty) {
+                            return Err(MalformedError::EmptyAcl);
+                        }
+                        token.acl.replace(value).is_some()
+                    }
+                    "id" => token.id.replace(value).is_some(),
+                    "data" => token.data.replace(value).is_some(),
+                    "hmac" => return Err(MalformedError::HmacNotLast),
+                    _ => return Err(MalformedError::UnknownField),
+                };
+                if repeated {
+                    return Err(MalformedError::RepeatedField);
+                }
+            }
+        }
+        if !seen_exp {
+            return Err(MalformedError::MissingExpiry);
+        }
+        if token.start.is_some_and(|st| st >= token.expires) {
+            return Err(MalformedError::StartNotBeforeExpiry);
+        }
+        Ok(token)
+    }
+
+    /// True when the token has no `acl` field and is valid for one path only.
+    pub fn is_url_token(&self) -> bool {
+        self.acl.is_none()
+    }
+
+    /// The ACL patterns of an ACL token (empty iterator for a URL token).
+    pub fn acls(&self) -> impl Iterator<Item = &'a str> {
+        self.acl.into_iter().flat_map(|acl| acl.split(ACL_DELIMITER))
+    }
+}
+
+/// EdgeAuth ACL glob: `*` matches any run of characters (`/` included), `?` exactly one
+/// character, everything else itself. Linear-time two-pointer match, so a hostile
+/// pattern such as `*a*a*a*b` cannot make a request expensive.
+///
+/// ```
+/// use edgegate_core::token::acl_matches;
+/// assert!(acl_matches("/acme/main/*", "/acme/main/debian/dists/bookworm/Release"));
+/// assert!(acl_matches("/f?o", "/föo"));
+/// assert!(!acl_matches("/acme/main/*", "/acme/other/x"));
+/// ```
+pub fn acl_matches(pattern: &str, path: &str) -> bool {
+    // Bytes, not chars, so the hot path allocates nothing. Both sides are UTF-8, so a
+    // literal compares byte for byte; `?` and the `*` restart step by whole characters.
+    fn char_len(lead: u8) -> usize {
+        match lead {
+            0x00..=0x7F => 1,
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            _ => 4,
+        }
+    }
+    let (pat, txt) = (pattern.as_bytes(), path.as_bytes());
+    let (mut p, mut s) = (0usize, 0usize);
+    let mut restart: Option<(usize, usize)> = None;
+    while s < txt.len() {
+        match pat.get(p) {
+            Some(b'*') => {
+                restart = Some((p + 1, s));
+                p += 1;
+            }
+            Some(b'?') => {
+                p += 1;
+                s += char_len(txt[s]);
+            }
+            Some(&c) if c == txt[s] => {
+                p += 1;
+                s += 1;
+            }
+            _ => match restart {
+                Some((after_star, star_s)) => {
+                    let next = star_s + char_len(txt[star_s]);
+                    restart = Some((after_star, next));
+                    p = after_star;
+                    s = next;
+                }
+                None => return false,
+            },
+        }
+    }
+    pat[p..].iter().all(|&c| c == b'*')
+}

@@ -1,0 +1,2 @@
+//! Native `lambda_runtime` binary (placeholder until the handler issue fills it).
+fn main() {}

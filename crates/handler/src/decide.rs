@@ -1,0 +1,152 @@
+//! The one decision function (SPEC §5) and the generated responses. Every runtime (WASM in
+//! Node.js, native `lambda_runtime`, `edgegate handle`, `edgegate serve`) calls [`decide`].
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use alloc::{format, vec};
+
+use edgegate_core::locate::{LocateOptions, locate};
+use edgegate_core::path::{canonicalize, encode_forward};
+use edgegate_core::token::ParsedToken;
+use edgegate_core::{Gate, Reason};
+use serde::Serialize;
+
+use crate::event::{CfResponse, Header, Headers};
+
+/// The parts of a viewer request the decision reads, borrowed from whatever the runtime
+/// holds (a parsed event, a WASM input buffer, an HTTP request).
+#[derive(Debug, Clone, Copy)]
+pub struct RequestView<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Raw `uri`, percent-encoded as the viewer sent it.
+    pub uri: &'a str,
+    /// Raw query string without `?` (`None` when the event has none).
+    pub querystring: Option<&'a str>,
+    /// Every `cookie` header value.
+    pub cookies: &'a [&'a str],
+    /// Viewer address.
+    pub client_ip: &'a str,
+    /// CloudFront request id (for the log line).
+    pub request_id: &'a str,
+    /// Distribution id (for the log line).
+    pub distribution_id: &'a str,
+}
+
+/// Forward to the origin with these changes; everything else stays as the viewer sent it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    /// New `uri`: the canonical path re-encoded (SPEC §3 step 4), token segment removed.
+    pub uri: String,
+    /// New `querystring` when the token parameter was removed.
+    pub querystring: Option<String>,
+    /// New `cookie` header values when the token cookie was removed; empty: drop the header.
+    pub cookies: Option<Vec<String>>,
+}
+
+/// Answer at the edge instead of forwarding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deny {
+    /// Why.
+    pub reason: Reason,
+    /// The one JSON log line for this decision (SPEC §5). Never holds a key or token.
+    pub log: String,
+}
+
+/// The decision for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Send on to the origin.
+    Forward(Forward),
+    /// Generate a 4xx/5xx.
+    Deny(Deny),
+}
+
+#[derive(Serialize)]
+struct LogLine<'a> {
+    reason: &'a str,
+    request_id: &'a str,
+    distribution_id: &'a str,
+    method: &'a str,
+    path: &'a str,
+    client_ip: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    token_id: Option<&'a str>,
+}
+
+/// The JSON log line for a denial. `path` is canonical when the path passed SPEC §3, and
+/// the raw path (token segment already removed) otherwise.
+pub fn log_line(reason: Reason, request: &RequestView<'_>, path: &str, token_id: Option<&str>) -> String {
+    let line = LogLine {
+        reason: reason.code(),
+        request_id: request.request_id,
+        distribution_id: request.distribution_id,
+        method: request.method,
+        path,
+        client_ip: request.client_ip,
+        token_id,
+    };
+    // Serializing plain strings into a String cannot fail; fall back to the bare code.
+    serde_json::to_string(&line).unwrap_or_else(|_| format!("{{\"reason\":\"{}\"}}", reason.code()))
+}
+
+/// SPEC §5, top to bottom: method, path, public prefix, token presence, token validity.
+pub fn decide(gate: &Gate, request: &RequestView<'_>, now: u64) -> Outcome {
+    let options = LocateOptions {
+        token_name: gate.token_name(),
+        path_tokens: gate.path_tokens(),
+        cookie_tokens: gate.cookie_tokens(),
+    };
+    let located = locate(request.uri, request.querystring, request.cookies, options);
+    let canonical = canonicalize(located.uri);
+    let deny = |reason: Reason, token_id: Option<&str>| {
+        let path = canonical.as_deref().unwrap_or(located.uri);
+        Outcome::Deny(Deny { reason, log: log_line(reason, request, path, token_id) })
+    };
+
+    if !gate.allows_method(request.method) {
+        return deny(Reason::Method, None);
+    }
+    let Ok(path) = &canonical else {
+        return deny(Reason::BadPath, None);
+    };
+    if !gate.is_public(path) {
+        let Some(found) = &located.token else {
+            return deny(Reason::MissingToken, None);
+        };
+        let Ok(text) = &found.text else {
+            return deny(Reason::MalformedToken, None);
+        };
+        if let Err(reason) = gate.verify(text, path, Some(request.client_ip), now) {
+            // Logged "as given": the id of a token that failed is still the viewer's claim.
+            let token_id = ParsedToken::parse(text).ok().and_then(|t| t.id);
+            return deny(reason, token_id);
+        }
+    }
+    Outcome::Forward(Forward {
+        uri: encode_forward(path, gate.s3_plus_fix()),
+        querystring: located.querystring,
+        cookies: located.cookies,
+    })
+}
+
+/// The generated response for a denial (SPEC §5): status, one-line body, `no-store`,
+/// `x-edgegate-reason`, and `allow` on a 405. `allowed_methods` is `None` when no valid
+/// configuration exists (then no `allow` header can be honest).
+pub fn response(reason: Reason, allowed_methods: Option<&[String]>) -> CfResponse {
+    let mut headers = Headers::new();
+    headers.insert("cache-control".into(), vec![Header::new("Cache-Control", "no-store")]);
+    headers.insert("content-type".into(), vec![Header::new("Content-Type", "text/plain; charset=utf-8")]);
+    headers.insert("x-edgegate-reason".into(), vec![Header::new("X-Edgegate-Reason", reason.code())]);
+    if reason == Reason::Method {
+        if let Some(methods) = allowed_methods {
+            headers.insert("allow".into(), vec![Header::new("Allow", methods.join(", "))]);
+        }
+    }
+    CfResponse {
+        status: format!("{}", reason.status()),
+        status_description: reason.status_text().into(),
+        headers,
+        body: format!("{} {}: {}", reason.status(), reason.status_text(), reason.describe()),
+    }
+}

@@ -1,0 +1,63 @@
+//! How commands report: plain text for people, one JSON document for machines
+//! (`--output json`), and the exit-code classification of SPEC §7.
+
+use std::fmt;
+
+/// `--output` format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+pub enum Output {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// How a command that ran to its end went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Exit 0.
+    Ok,
+    /// A check said no (`verify`, `handle` deny): exit 1.
+    Denied,
+}
+
+/// Marks an error as an AWS failure (exit 3). Attach with `.map_err(AwsFailure::wrap)` or
+/// `aws_call(...)`; everything else that is not a denial exits 2.
+#[derive(Debug)]
+pub struct AwsFailure {
+    /// What we called, e.g. `lambda:UpdateFunctionCode`.
+    pub call: String,
+    /// The resource, e.g. the function name.
+    pub resource: String,
+    /// AWS error code (e.g. `ResourceConflictException`) when AWS gave one.
+    pub code: Option<String>,
+    /// AWS message or transport error text.
+    pub message: String,
+}
+
+impl fmt::Display for AwsFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} on {} failed", self.call, self.resource)?;
+        if let Some(code) = &self.code {
+            write!(f, ": {code}")?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for AwsFailure {}
+
+/// Exit code for an error (SPEC §7): 3 for AWS failures anywhere in the chain, else 2.
+pub fn exit_code_for(error: &anyhow::Error) -> u8 {
+    if error.chain().any(|e| e.downcast_ref::<AwsFailure>().is_some()) { 3 } else { 2 }
+}
+
+/// Prints a serializable value as pretty JSON on stdout.
+pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
