@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs everything `make test` needs, idempotently, on a fresh machine or a warm one:
+# the wasm32 target, Debian packages (nginx, wrk, curl, dpkg-dev, ...), a Python venv with
+# the test peers (akamai-edgeauth, moto, pip), the npm test peers, and cargo-lambda.
+# Each step checks first, so a warm machine spends seconds here.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+step() { printf 'setup: %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# Debian packages: peers and real clients.
+debs=(nginx wrk curl dpkg-dev apt-utils hyperfine procps)
+missing=()
+for pkg in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+if ((${#missing[@]})); then
+  step "apt-get install ${missing[*]}"
+  if [ "$(id -u)" = 0 ]; then sudo=(); else sudo=(sudo); fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Python venv for test peers; reinstalled only when requirements change.
+venv="$root/.venv"
+if [ ! -x "$venv/bin/python" ]; then
+  step "python3 -m venv .venv"
+  python3 -m venv "$venv"
+fi
+req="$root/tests/requirements.txt"
+stamp="$venv/.requirements.sha256"
+want=$(sha256sum "$req" | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  step "pip install -r tests/requirements.txt"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
+  echo "$want" > "$stamp"
+fi
+
+# npm test peers, in a local folder (never global).
+node_dir="$root/tests/node"
+nstamp="$node_dir/node_modules/.package-lock.sha256"
+nwant=$(cat "$node_dir/package.json" "$node_dir/package-lock.json" 2>/dev/null | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$nstamp" 2>/dev/null)" != "$nwant" ]; then
+  step "npm install (tests/node)"
+  if [ -f "$node_dir/package-lock.json" ]; then
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error)
+  else
+    (cd "$node_dir" && npm install --no-audit --no-fund --loglevel=error)
+  fi
+  echo "$nwant" > "$nstamp"
+fi
+
+# cargo-lambda: the real Lambda Runtime API emulator for the native binary (~9 min once).
+if ! command -v cargo-lambda >/dev/null 2>&1; then
+  step "cargo install cargo-lambda --locked (one-time, several minutes)"
+  cargo install cargo-lambda --locked
+fi
+step "ok"
