@@ -9,6 +9,8 @@ extern crate std;
 mod apply;
 mod decide;
 pub mod event;
+#[cfg(target_arch = "wasm32")]
+mod wasm;
 
 pub use apply::{Handled, gate_from_json, handle_event, handle_event_json};
 pub use decide::{Deny, Forward, Outcome, RequestView, decide, log_line, response};

@@ -1,0 +1,243 @@
+// edgegate: the Lambda@Edge viewer-request handler.
+//
+// Every decision is made by the Rust `decide` compiled to `edgegate.wasm`; this module only
+// moves the request's strings into the WebAssembly memory and the answer back into the
+// event (ABI: crates/handler/src/wasm.rs). It fails closed: any exception or trap answers
+// 500 `internal`, never a forward.
+import { readFileSync } from 'node:fs';
+
+// `response(Reason::Internal, None)` as the Rust side serializes it. Kept here because it is
+// needed exactly when the module cannot be trusted to produce it; tests/node checks that
+// the two are identical.
+const INTERNAL =
+  '{"status":"500","statusDescription":"Internal Server Error","headers":{"cache-control":[{"key":"Cache-Control","value":"no-store"}],"content-type":[{"key":"Content-Type","value":"text/plain; charset=utf-8"}],"x-edgegate-reason":[{"key":"X-Edgegate-Reason","value":"internal"}]},"body":"500 Internal Server Error: internal error"}';
+
+const ABSENT = 0xffffffff;
+const DENY = 1;
+const URI = 2;
+const QUERY = 4;
+const COOKIES = 8;
+const ERROR = 0xffffffff;
+const FIXED_WORDS = 7;
+// First input region: larger than any request CloudFront delivers, so it is never regrown.
+const MIN_INPUT = 16384;
+
+// Cold start: compile once. A missing or broken module still loads this file, so that every
+// request gets our own 500 `internal` rather than a Lambda initialisation error.
+let wasmModule = null;
+try {
+  wasmModule = new WebAssembly.Module(readFileSync(new URL('./edgegate.wasm', import.meta.url)));
+} catch (error) {
+  console.error(JSON.stringify({ edgegate: 'cannot load edgegate.wasm', error: String(error) }));
+}
+// A missing edgegate.json is an invalid configuration: the Rust side answers `misconfigured`.
+let configBytes;
+try {
+  configBytes = readFileSync(new URL('./edgegate.json', import.meta.url));
+} catch {
+  configBytes = Buffer.alloc(0);
+}
+
+// The live instance and views of its memory (refreshed whenever the memory grows).
+let gate = null;
+
+function instantiate() {
+  const { exports } = new WebAssembly.Instance(wasmModule, {});
+  const g = {
+    exports,
+    memory: exports.memory,
+    buf: null,
+    u32: null,
+    input: 0,
+    capacity: 0,
+    output: 0,
+  };
+  g.capacity = Math.max(configBytes.length, MIN_INPUT);
+  g.input = exports.edgegate_input(g.capacity) >>> 0;
+  if (g.input === 0) throw new Error('edgegate_input failed');
+  refresh(g);
+  configBytes.copy(g.buf, g.input);
+  const status = exports.edgegate_init(configBytes.length);
+  g.output = (exports.edgegate_output() >>> 0) >>> 2;
+  refresh(g);
+  if (status !== 0) {
+    // The text names the offending field, never a secret value.
+    const [ptr, len] = [g.u32[g.output], g.u32[g.output + 1]];
+    console.error(
+      JSON.stringify({ edgegate: 'invalid edgegate.json: every request is answered 500 misconfigured', error: g.buf.toString('utf8', ptr, ptr + len) }),
+    );
+  }
+  return g;
+}
+
+function refresh(g) {
+  if (g.buf === null || g.buf.buffer !== g.memory.buffer) {
+    g.buf = Buffer.from(g.memory.buffer);
+    g.u32 = new Uint32Array(g.memory.buffer);
+  }
+}
+
+// String fields as the Rust event types read them: a missing field takes serde's default,
+// a field of the wrong type fails the request (500 `internal`), as it fails to parse there.
+function field(object, name, fallback) {
+  const value = object[name];
+  if (typeof value === 'string') return value;
+  if (value === undefined && fallback !== undefined) return fallback;
+  throw new TypeError(`event field ${name} is not a string`);
+}
+
+// Names of the cookie headers (matched case-insensitively, as `CfRequest::cookie_values`),
+// in the byte order of the Rust BTreeMap so that values are passed in the same order.
+function cookieNames(headers) {
+  let names = null;
+  for (const name in headers) {
+    if (name.length === 6 && name.toLowerCase() === 'cookie') {
+      if (names === null) names = [name];
+      else names.push(name);
+    }
+  }
+  if (names !== null && names.length > 1) names.sort();
+  return names;
+}
+
+function decide(event, now) {
+  if (gate === null) gate = instantiate();
+  const g = gate;
+  const cf = event.Records[0].cf;
+  const request = cf.request;
+  const config = cf.config === undefined ? {} : cf.config;
+  const method = field(request, 'method');
+  const uri = field(request, 'uri');
+  const query = request.querystring;
+  if (query !== undefined && query !== null && typeof query !== 'string') {
+    throw new TypeError('event field querystring is not a string');
+  }
+  const hasQuery = typeof query === 'string';
+  const clientIp = field(request, 'clientIp', '');
+  const requestId = field(config, 'requestId', '');
+  const distributionId = field(config, 'distributionId', '');
+  const headers = request.headers === undefined ? {} : request.headers;
+  const names = cookieNames(headers);
+  const cookies = [];
+  if (names !== null) {
+    for (const name of names) {
+      for (const entry of headers[name]) cookies.push(field(entry, 'value'));
+    }
+  }
+
+  // Worst case 3 UTF-8 bytes per UTF-16 unit; the region grows (rarely) when needed.
+  const n = cookies.length;
+  let need = 4 * (FIXED_WORDS + n) + 3 * (method.length + uri.length + clientIp.length + requestId.length + distributionId.length);
+  if (hasQuery) need += 3 * query.length;
+  for (let i = 0; i < n; i++) need += 3 * cookies[i].length;
+  if (need > g.capacity) {
+    g.input = g.exports.edgegate_input(need) >>> 0;
+    if (g.input === 0) throw new Error('edgegate_input failed');
+    g.capacity = need;
+  }
+  refresh(g);
+  const buf = g.buf;
+  const u32 = g.u32;
+  const words = g.input >>> 2;
+  let at = g.input + 4 * (FIXED_WORDS + n);
+  let len;
+  len = buf.write(method, at);
+  u32[words] = len;
+  at += len;
+  len = buf.write(uri, at);
+  u32[words + 1] = len;
+  at += len;
+  if (hasQuery) {
+    len = buf.write(query, at);
+    u32[words + 2] = len;
+    at += len;
+  } else {
+    u32[words + 2] = ABSENT;
+  }
+  len = buf.write(clientIp, at);
+  u32[words + 3] = len;
+  at += len;
+  len = buf.write(requestId, at);
+  u32[words + 4] = len;
+  at += len;
+  len = buf.write(distributionId, at);
+  u32[words + 5] = len;
+  at += len;
+  u32[words + 6] = n;
+  for (let i = 0; i < n; i++) {
+    len = buf.write(cookies[i], at);
+    u32[words + FIXED_WORDS + i] = len;
+    at += len;
+  }
+
+  const flags = g.exports.edgegate_decide(now) >>> 0;
+  if (flags === ERROR) throw new Error('edgegate_decide refused its input');
+  refresh(g);
+  const out = g.output;
+  const ob = g.buf;
+  const o32 = g.u32;
+  if (flags & DENY) {
+    const response = JSON.parse(ob.toString('utf8', o32[out], o32[out] + o32[out + 1]));
+    console.log(ob.toString('utf8', o32[out + 2], o32[out + 2] + o32[out + 3]));
+    return response;
+  }
+  // Forward: the same edits as `apply_forward` (crates/handler/src/apply.rs), in place.
+  if (flags & URI) request.uri = ob.toString('utf8', o32[out], o32[out] + o32[out + 1]);
+  if (flags & QUERY) request.querystring = ob.toString('utf8', o32[out + 2], o32[out + 2] + o32[out + 3]);
+  else if (query === null) delete request.querystring; // serde reads null as absent
+  if (flags & COOKIES) {
+    const values = [];
+    const pairs = o32[out + 4] >>> 2;
+    for (let i = 0; i < o32[out + 5]; i++) {
+      const ptr = o32[pairs + 2 * i];
+      values.push(ob.toString('utf8', ptr, ptr + o32[pairs + 2 * i + 1]));
+    }
+    const name = names === null ? 'cookie' : names[0];
+    const first = names === null ? undefined : headers[name][0];
+    const key = first !== undefined && typeof first.key === 'string' ? first.key : undefined;
+    if (names !== null) for (const old of names) delete headers[old];
+    if (values.length > 0) {
+      headers[name] = values.map((value) => (key === undefined ? { value } : { key, value }));
+      if (request.headers === undefined) request.headers = headers;
+    }
+  }
+  return request;
+}
+
+// One JSON log line for a fault, in the shape of the Rust log line (SPEC §5); the error's
+// class only, never request data beyond what that line carries.
+function logInternal(event, error) {
+  const pick = (get) => {
+    try {
+      const value = get();
+      return typeof value === 'string' ? value : '';
+    } catch {
+      return '';
+    }
+  };
+  const request = () => event.Records[0].cf.request;
+  console.log(
+    JSON.stringify({
+      reason: 'internal',
+      request_id: pick(() => event.Records[0].cf.config.requestId),
+      distribution_id: pick(() => event.Records[0].cf.config.distributionId),
+      method: pick(() => request().method),
+      path: '',
+      client_ip: pick(() => request().clientIp),
+      error: error instanceof WebAssembly.RuntimeError ? 'wasm trap' : String(error && error.name),
+    }),
+  );
+}
+
+export const handler = async (event) => {
+  try {
+    if (wasmModule === null) throw new Error('edgegate.wasm not loaded');
+    return decide(event, Math.floor(Date.now() / 1000));
+  } catch (error) {
+    // A trapped instance may hold half-updated state (a held borrow, a moved arena
+    // pointer): never reuse it. The next request instantiates the cached module afresh.
+    gate = null;
+    logInternal(event, error);
+    return JSON.parse(INTERNAL);
+  }
+};

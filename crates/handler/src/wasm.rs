@@ -1,0 +1,492 @@
+//! Lambda@Edge entry points: raw WebAssembly exports driven by `js/index.mjs`.
+//!
+//! No wasm-bindgen: the module has no imports, and a request costs one call from
+//! JavaScript (see the crate README, "Lambda@Edge runtime", for the measured figures).
+//!
+//! # ABI
+//!
+//! All integers are little-endian `u32`; pointers are offsets into the exported `memory`.
+//!
+//! Cold start (once per instance):
+//! 1. `edgegate_input(n) -> ptr`: a 4-aligned input region of at least `n` bytes.
+//! 2. JavaScript writes `edgegate.json` there; `edgegate_init(len) -> status`
+//!    (`0` ok, `1` invalid configuration, `2` called twice). On `1`, output words 0–1 hold
+//!    the error text (it names the field, never a secret); every request then answers
+//!    500 `misconfigured`.
+//! 3. `edgegate_output() -> ptr`: six output words (stable for the instance's life).
+//!
+//! Per request: JavaScript writes into the input region
+//!
+//! ```text
+//! words: [method, uri, querystring (0xFFFF_FFFF: absent), clientIp, requestId,
+//!         distributionId, n, cookie_0 .. cookie_{n-1}]   (byte lengths)
+//! then:  the UTF-8 bytes of those strings, in that order, back to back
+//! ```
+//!
+//! and calls `edgegate_decide(now_seconds: f64) -> flags`:
+//!
+//! | flags | output words |
+//! |---|---|
+//! | `DENY` (1) | 0–1: the response JSON (`crate::response`), 2–3: the log line |
+//! | forward, `+ URI` (2) | 0–1: new `uri` (absent bit: the viewer's `uri` is already canonical) |
+//! | forward, `+ QUERY` (4) | 2–3: new `querystring` |
+//! | forward, `+ COOKIES` (8) | 4: address of `n` (ptr, len) pairs, 5: `n` (0: drop the header) |
+//! | `0xFFFF_FFFF` | input unusable: JavaScript answers 500 `internal` |
+//!
+//! Output stays valid until the next call into the module.
+//!
+//! # Memory
+//!
+//! A bump allocator with a mark: what `edgegate_init` allocates (the [`Gate`]) and the input
+//! region sit below the mark and live for the instance; everything a request allocates is
+//! above it and is discarded wholesale when the next request starts. A request therefore
+//! never calls a general-purpose allocator and the heap cannot fragment or grow over time.
+
+#[cfg(target_feature = "atomics")]
+compile_error!(
+    "the edgegate wasm module assumes a single thread (its allocator and state are not thread-safe)"
+);
+
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::alloc::{GlobalAlloc, Layout};
+use core::arch::wasm32;
+use core::cell::RefCell;
+use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+
+use edgegate_core::{Gate, Reason};
+
+use crate::decide::{Forward, Outcome, RequestView, decide, log_line, response};
+
+const PAGE: usize = 65_536;
+/// Smallest input region: every realistic request fits, so it is allocated once.
+const MIN_INPUT: usize = 16 * 1024;
+/// Header words before the cookie lengths.
+const FIXED_WORDS: usize = 7;
+const ABSENT: u32 = u32::MAX;
+
+const DENY: u32 = 1;
+const URI: u32 = 2;
+const QUERY: u32 = 4;
+const COOKIES: u32 = 8;
+const ERROR: u32 = u32::MAX;
+
+// ---------------------------------------------------------------------------------------
+// Allocator
+
+/// Bump allocator over the memory above the module's initial pages. `mark` separates the
+/// instance's long-lived allocations from the current request's.
+struct Arena {
+    top: AtomicUsize,
+    end: AtomicUsize,
+    mark: AtomicUsize,
+}
+
+impl Arena {
+    /// Start of a free block of `size` bytes aligned to `align` (a power of two), or 0.
+    fn bump(&self, size: usize, align: usize) -> usize {
+        if self.end.load(Relaxed) == 0 {
+            // Everything the linker placed (stack, data) is inside the initial memory.
+            let start = wasm32::memory_size(0) * PAGE;
+            self.end.store(start, Relaxed);
+            self.top.store(start, Relaxed);
+            self.mark.store(start, Relaxed);
+        }
+        let top = self.top.load(Relaxed);
+        let Some(start) = top.checked_add(align - 1).map(|a| a & !(align - 1)) else {
+            return 0;
+        };
+        let Some(new_top) = start.checked_add(size) else {
+            return 0;
+        };
+        if !self.reserve(new_top) {
+            return 0;
+        }
+        self.top.store(new_top, Relaxed);
+        start
+    }
+
+    /// Makes sure memory extends to `needed`, growing it by whole pages.
+    fn reserve(&self, needed: usize) -> bool {
+        let end = self.end.load(Relaxed);
+        if needed <= end {
+            return true;
+        }
+        let pages = (needed - end).div_ceil(PAGE);
+        if wasm32::memory_grow(0, pages) == usize::MAX {
+            return false;
+        }
+        // 4 GiB of memory does not fit a wasm32 usize: treat as exhausted.
+        match wasm32::memory_size(0).checked_mul(PAGE) {
+            Some(new_end) => {
+                self.end.store(new_end, Relaxed);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// True when `ptr..ptr + size` is the newest request-scoped block.
+    fn is_last(&self, ptr: usize, size: usize) -> bool {
+        ptr >= self.mark.load(Relaxed) && ptr + size == self.top.load(Relaxed)
+    }
+
+    /// Drops every request-scoped allocation. Callers make sure none is still referenced
+    /// (see [`begin`]).
+    fn reset(&self) {
+        self.top.store(self.mark.load(Relaxed), Relaxed);
+    }
+
+    /// Makes everything allocated so far long-lived.
+    fn keep(&self) {
+        self.mark.store(self.top.load(Relaxed), Relaxed);
+    }
+}
+
+#[allow(unsafe_code)]
+// SAFETY: `bump` hands out disjoint blocks inside memory that exists (grown first) and is
+// never handed out again while allocated: only `reset` rewinds, and `begin` calls it when
+// nothing above the mark is alive. Blocks are aligned as requested; 0 (null) reports
+// exhaustion, which `alloc` turns into `handle_alloc_error` (a trap).
+unsafe impl GlobalAlloc for Arena {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        self.bump(layout.size(), layout.align()) as *mut u8
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // Only the newest block can be given back; the rest waits for the next `reset`.
+        if self.is_last(ptr as usize, layout.size()) {
+            self.top.store(ptr as usize, Relaxed);
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let start = ptr as usize;
+        // Growing strings (serde_json output, stripped query) are usually the newest block.
+        if self.is_last(start, layout.size()) {
+            let Some(new_top) = start.checked_add(new_size) else {
+                return core::ptr::null_mut();
+            };
+            if !self.reserve(new_top) {
+                return core::ptr::null_mut();
+            }
+            self.top.store(new_top, Relaxed);
+            return ptr;
+        }
+        let new = self.bump(new_size, layout.align()) as *mut u8;
+        if !new.is_null() {
+            // SAFETY: both blocks are allocated, disjoint (`new` is above the old top), and
+            // at least `min(old, new)` bytes long.
+            unsafe { core::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size)) };
+        }
+        new
+    }
+}
+
+#[global_allocator]
+static ARENA: Arena = Arena {
+    top: AtomicUsize::new(0),
+    end: AtomicUsize::new(0),
+    mark: AtomicUsize::new(0),
+};
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    // A trap: `index.mjs` answers 500 `internal` and starts a fresh instance.
+    wasm32::unreachable()
+}
+
+// ---------------------------------------------------------------------------------------
+// State
+
+/// Makes a static of a non-`Sync` type possible.
+struct SingleThreaded<T>(T);
+
+#[allow(unsafe_code)]
+// SAFETY: wasm32-unknown-unknown without the `atomics` feature (refused at the top of this
+// file) runs exactly one thread; the value is never reached from two threads.
+unsafe impl<T> Sync for SingleThreaded<T> {}
+
+/// What the previous call handed to JavaScript; kept alive until the next call.
+#[allow(
+    dead_code,
+    reason = "owned, never read: keeps the bytes JavaScript reads alive"
+)]
+enum Held {
+    Nothing,
+    Forward(Forward, Vec<u32>),
+    Deny(Vec<u8>, String),
+    Text(String),
+}
+
+struct State {
+    /// `None` before `edgegate_init`; `Err` (the error text) when the configuration is invalid.
+    gate: Option<Result<Gate, String>>,
+    /// Backing store of the input region (a few spare bytes for 4-alignment).
+    input: Vec<u8>,
+    /// Offset of the 4-aligned input region inside `input`.
+    input_offset: usize,
+    out: [u32; 6],
+    held: Held,
+    /// Test hook: the next `edgegate_decide` panics (see `edgegate_fault`).
+    fault: bool,
+}
+
+static STATE: SingleThreaded<RefCell<State>> = SingleThreaded(RefCell::new(State {
+    gate: None,
+    input: Vec::new(),
+    input_offset: 0,
+    out: [0; 6],
+    held: Held::Nothing,
+    fault: false,
+}));
+
+/// Starts a call: releases what the previous call handed out, then rewinds the arena.
+/// Sound because `held` owned every request-scoped allocation still alive.
+fn begin(state: &mut State) {
+    state.held = Held::Nothing;
+    ARENA.reset();
+}
+
+fn addr<T>(ptr: *const T) -> u32 {
+    ptr as usize as u32
+}
+
+fn as_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+// ---------------------------------------------------------------------------------------
+// Exports
+
+/// Returns a 4-aligned input region of at least `len` bytes (0 when memory is exhausted).
+/// Growing it happens between requests, so it starts a call like any other.
+#[allow(unsafe_code)]
+// SAFETY (no_mangle): a unique, crate-prefixed symbol taking and returning plain integers.
+#[unsafe(no_mangle)]
+pub extern "C" fn edgegate_input(len: u32) -> u32 {
+    let mut state = STATE.0.borrow_mut();
+    let state = &mut *state;
+    begin(state);
+    let len = len as usize;
+    if state.input.len() < len + 3 + state.input_offset || state.input.is_empty() {
+        let size = len.max(MIN_INPUT) + 3;
+        // Dropping the old region cannot free it (it sits below the mark); it is a few KB,
+        // and only requests larger than any CloudFront sends get here after the first call.
+        state.input = alloc::vec![0; size];
+        ARENA.keep();
+        let base = state.input.as_ptr() as usize;
+        state.input_offset = base.wrapping_neg() & 3;
+    }
+    addr(state.input[state.input_offset..].as_ptr())
+}
+
+/// Parses `edgegate.json` (`len` bytes at the input region) once; see the module docs.
+#[allow(unsafe_code)]
+// SAFETY (no_mangle): a unique, crate-prefixed symbol taking and returning plain integers.
+#[unsafe(no_mangle)]
+pub extern "C" fn edgegate_init(len: u32) -> u32 {
+    let mut state = STATE.0.borrow_mut();
+    let state = &mut *state;
+    begin(state);
+    if state.gate.is_some() {
+        return 2;
+    }
+    let region = &mut state.input[state.input_offset..];
+    let parsed = match region.get(..len as usize).map(core::str::from_utf8) {
+        Some(Ok(json)) => crate::gate_from_json(json),
+        Some(Err(_)) => Err("edgegate.json is not UTF-8".to_string()),
+        None => Err("edgegate.json larger than the input region".to_string()),
+    };
+    // The text held the secrets; the parsed keys live on only inside the Gate.
+    region.fill(0);
+    let status = match &parsed {
+        Ok(_) => 0,
+        Err(message) => {
+            state.out[0] = addr(message.as_ptr());
+            state.out[1] = as_u32(message.len());
+            1
+        }
+    };
+    state.gate = Some(parsed);
+    // The gate (and the error text) live for the instance.
+    ARENA.keep();
+    status
+}
+
+/// Address of the six output words.
+#[allow(unsafe_code)]
+// SAFETY (no_mangle): a unique, crate-prefixed symbol returning a plain integer.
+#[unsafe(no_mangle)]
+pub extern "C" fn edgegate_output() -> u32 {
+    addr(STATE.0.borrow().out.as_ptr())
+}
+
+/// Decides one request described in the input region; see the module docs.
+#[allow(unsafe_code)]
+// SAFETY (no_mangle): a unique, crate-prefixed symbol taking and returning plain scalars.
+#[unsafe(no_mangle)]
+pub extern "C" fn edgegate_decide(now: f64) -> u32 {
+    let mut state = STATE.0.borrow_mut();
+    let state = &mut *state;
+    begin(state);
+    if state.fault {
+        panic!("edgegate: injected fault");
+    }
+    // NaN fails both comparisons. A bad clock must not turn into `now = 0` (which would
+    // make expired tokens valid): refuse instead.
+    if !(now >= 0.0 && now < 1e15) {
+        return ERROR;
+    }
+    let now = now as u64;
+    let region = &state.input[state.input_offset..];
+    let Some(fields) = Fields::parse(region) else {
+        return ERROR;
+    };
+    let view = RequestView {
+        method: fields.strings[0],
+        uri: fields.strings[1],
+        querystring: fields.query,
+        cookies: &fields.cookies,
+        client_ip: fields.strings[2],
+        request_id: fields.strings[3],
+        distribution_id: fields.strings[4],
+    };
+    let (outcome, methods) = match &state.gate {
+        Some(Ok(gate)) => (decide(gate, &view, now), Some(gate.methods())),
+        // Same answer as `handle_event` without a configuration.
+        _ => {
+            let log = log_line(Reason::Misconfigured, &view, view.uri, None);
+            (
+                Outcome::Deny(crate::Deny {
+                    reason: Reason::Misconfigured,
+                    log,
+                }),
+                None,
+            )
+        }
+    };
+    match outcome {
+        Outcome::Deny(deny) => {
+            let Ok(json) = serde_json::to_vec(&response(deny.reason, methods)) else {
+                return ERROR;
+            };
+            state.out = [
+                addr(json.as_ptr()),
+                as_u32(json.len()),
+                addr(deny.log.as_ptr()),
+                as_u32(deny.log.len()),
+                0,
+                0,
+            ];
+            state.held = Held::Deny(json, deny.log);
+            DENY
+        }
+        Outcome::Forward(forward) => {
+            let mut flags = 0;
+            let mut out = [0; 6];
+            if forward.uri != view.uri {
+                flags |= URI;
+                out[0] = addr(forward.uri.as_ptr());
+                out[1] = as_u32(forward.uri.len());
+            }
+            if let Some(query) = &forward.querystring {
+                flags |= QUERY;
+                out[2] = addr(query.as_ptr());
+                out[3] = as_u32(query.len());
+            }
+            let mut pairs = Vec::new();
+            if let Some(cookies) = &forward.cookies {
+                flags |= COOKIES;
+                pairs.reserve_exact(cookies.len() * 2);
+                for value in cookies {
+                    pairs.push(addr(value.as_ptr()));
+                    pairs.push(as_u32(value.len()));
+                }
+                out[4] = addr(pairs.as_ptr());
+                out[5] = as_u32(cookies.len());
+            }
+            state.out = out;
+            state.held = Held::Forward(forward, pairs);
+            flags
+        }
+    }
+}
+
+/// Writes `response(Reason::Internal, None)` as JSON to output words 0–1, so tests can
+/// check that the constant `index.mjs` answers with after a trap is the same document.
+#[allow(unsafe_code)]
+// SAFETY (no_mangle): a unique, crate-prefixed symbol returning a plain integer.
+#[unsafe(no_mangle)]
+pub extern "C" fn edgegate_internal_response() -> u32 {
+    let mut state = STATE.0.borrow_mut();
+    let state = &mut *state;
+    begin(state);
+    let Ok(json) = serde_json::to_string(&response(Reason::Internal, None)) else {
+        return ERROR;
+    };
+    state.out = [addr(json.as_ptr()), as_u32(json.len()), 0, 0, 0, 0];
+    let len = as_u32(json.len());
+    state.held = Held::Text(json);
+    len
+}
+
+/// Fault injection for the test suite: the next `edgegate_decide` panics, i.e. traps, as
+/// any bug would. Only JavaScript holding the instance can call it; no request can.
+#[allow(unsafe_code)]
+// SAFETY (no_mangle): a unique, crate-prefixed symbol without arguments.
+#[unsafe(no_mangle)]
+pub extern "C" fn edgegate_fault() {
+    STATE.0.borrow_mut().fault = true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Input parsing
+
+/// The request strings, borrowed from the input region.
+struct Fields<'a> {
+    /// method, uri, clientIp, requestId, distributionId
+    strings: [&'a str; 5],
+    query: Option<&'a str>,
+    cookies: Vec<&'a str>,
+}
+
+impl<'a> Fields<'a> {
+    /// `None` when a length runs past the region or a string is not UTF-8.
+    fn parse(region: &'a [u8]) -> Option<Fields<'a>> {
+        let word = |i: usize| -> Option<u32> {
+            let bytes: [u8; 4] = region.get(4 * i..4 * i + 4)?.try_into().ok()?;
+            Some(u32::from_le_bytes(bytes))
+        };
+        let n = word(6)? as usize;
+        let words = FIXED_WORDS.checked_add(n)?;
+        let mut at = words.checked_mul(4)?;
+        if at > region.len() {
+            return None;
+        }
+        let mut take = |len: u32| -> Option<&'a str> {
+            let end = at.checked_add(len as usize)?;
+            let text = core::str::from_utf8(region.get(at..end)?).ok()?;
+            at = end;
+            Some(text)
+        };
+        let method = take(word(0)?)?;
+        let uri = take(word(1)?)?;
+        let query = match word(2)? {
+            ABSENT => None,
+            len => Some(take(len)?),
+        };
+        let client_ip = take(word(3)?)?;
+        let request_id = take(word(4)?)?;
+        let distribution_id = take(word(5)?)?;
+        let mut cookies = Vec::with_capacity(n);
+        for i in 0..n {
+            cookies.push(take(word(FIXED_WORDS + i)?)?);
+        }
+        Some(Fields {
+            strings: [method, uri, client_ip, request_id, distribution_id],
+            query,
+            cookies,
+        })
+    }
+}
