@@ -50,6 +50,21 @@ pub fn apply_forward(mut request: CfRequest, forward: crate::decide::Forward) ->
     request
 }
 
+/// The path for a log line written without a configuration, hence without `token_name`:
+/// a first segment shaped `NAME=VALUE` may be a path token whatever the configured name,
+/// so it is left out (SPEC §5: never a token in a log line).
+fn path_without_token_segment(uri: &str) -> &str {
+    let Some(rest) = uri.strip_prefix('/') else { return uri };
+    let first_len = rest.find('/').unwrap_or(rest.len());
+    if !rest[..first_len].contains('=') {
+        return uri;
+    }
+    match &rest[first_len..] {
+        "" => "/",
+        tail => tail,
+    }
+}
+
 fn respond(reason: Reason, gate: Option<&Gate>, log: String) -> Handled {
     Handled { result: HandlerResult::Respond(response(reason, gate.map(Gate::methods))), log: Some(log) }
 }
@@ -83,7 +98,7 @@ pub fn handle_event(gate: Result<&Gate, ()>, event: Event, now: u64) -> Handled 
         distribution_id: &config.distribution_id,
     };
     let Ok(gate) = gate else {
-        let log = log_line(Reason::Misconfigured, &view, request.uri.as_str(), None);
+        let log = log_line(Reason::Misconfigured, &view, path_without_token_segment(&request.uri), None);
         return respond(Reason::Misconfigured, None, log);
     };
     match decide(gate, &view, now) {
