@@ -1,18 +1,401 @@
 //! `generate-secret`, `sign`, `verify` (SPEC §7).
+//!
+//! Nothing here prints a key or a token's `hmac` in an error: errors name the flag or the
+//! configuration field, and the core's error texts carry no values.
 
-use anyhow::bail;
+use std::net::IpAddr;
 
-use crate::cli::{GenerateSecretArgs, SignArgs, VerifyArgs};
-use crate::output::{Output, Status};
+use anyhow::{Context as _, bail};
+use edgegate_core::path::{canonicalize, encode_forward, percent_decode};
+use edgegate_core::token::ParsedToken;
+use edgegate_core::{Claims, Reason, Scope};
+use serde::Serialize;
 
-pub fn generate_secret(_args: &GenerateSecretArgs, _out: Output) -> anyhow::Result<Status> {
-    bail!("generate-secret: not implemented yet")
+use crate::cli::{GenerateSecretArgs, Place, SignArgs, VerifyArgs, now_or_clock};
+use crate::output::{Output, Status, print_json};
+
+/// Bytes of a generated secret: the HMAC-SHA256 block-size sweet spot EdgeAuth tools use.
+const SECRET_BYTES: usize = 32;
+
+fn hex_lower(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xF)]));
+    }
+    out
 }
 
-pub fn sign(_args: &SignArgs, _out: Output) -> anyhow::Result<Status> {
-    bail!("sign: not implemented yet")
+/// `YYYY-MM` (UTC) for Unix seconds: the default key id, so ids sort by age.
+fn year_month(unix_seconds: u64) -> String {
+    // Howard Hinnant's days-to-civil; only the proleptic Gregorian month is needed.
+    let days = i64::try_from(unix_seconds / 86_400).unwrap_or(i64::MAX / 2);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}")
 }
 
-pub fn verify(_args: &VerifyArgs, _out: Output) -> anyhow::Result<Status> {
-    bail!("verify: not implemented yet")
+#[derive(Serialize)]
+struct KeyBlock<'a> {
+    id: &'a str,
+    secret: &'a str,
+}
+
+#[derive(Serialize)]
+struct KeysFile<'a> {
+    keys: [KeyBlock<'a>; 1],
+}
+
+/// Prints a `[[keys]]` block (or `{"id","secret"}`) with 32 fresh random bytes.
+pub fn generate_secret(args: &GenerateSecretArgs, out: Output) -> anyhow::Result<Status> {
+    let id = match &args.id {
+        Some(id) if id.is_empty() => bail!("--id: empty"),
+        Some(id) => id.clone(),
+        None => year_month(now_or_clock(None)),
+    };
+    let mut bytes = [0u8; SECRET_BYTES];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("system random source failed: {e}"))?;
+    let secret = hex_lower(&bytes);
+    let block = KeyBlock {
+        id: &id,
+        secret: &secret,
+    };
+    match out {
+        // Serialised by the toml crate so that any id is quoted and escaped correctly.
+        Output::Text => print!("{}", toml::to_string(&KeysFile { keys: [block] })?),
+        Output::Json => print_json(&block)?,
+    }
+    Ok(Status::Ok)
+}
+
+/// Percent-encodes everything outside `A-Z a-z 0-9 - . _`. `~`, `=`, `!`, `*` and `/` are
+/// encoded too: in a path segment `/` would end the token, and some clients and proxies
+/// rewrite `~` or `!`, so only bytes no one touches are left bare. The gate
+/// percent-decodes the value (SPEC §4), so the token arrives byte for byte.
+fn encode_token(token: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let mut out = String::with_capacity(token.len() * 2);
+    for &b in token.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_') {
+            out.push(char::from(b));
+        } else {
+            out.push('%');
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 0xF)]));
+        }
+    }
+    out
+}
+
+/// Splits `scheme://authority[rest]` into (`scheme://authority`, `rest`).
+fn split_authority(base_url: &str) -> anyhow::Result<(&str, &str)> {
+    let Some(scheme_end) = base_url.find("://") else {
+        bail!("--base-url: expected scheme://host[/path], e.g. https://cdn.example.com");
+    };
+    let after = scheme_end + "://".len();
+    let end = base_url[after..]
+        .find(['/', '?', '#'])
+        .map_or(base_url.len(), |i| after + i);
+    if end == after {
+        bail!("--base-url: no host");
+    }
+    Ok(base_url.split_at(end))
+}
+
+/// The signed URL of SPEC §4: token as query parameter, or as the first path segment of a
+/// signed base URL. `url_path` is the canonical path of a URL token (None for ACL tokens).
+fn signed_url(
+    base_url: &str,
+    url_path: Option<&str>,
+    token_name: &str,
+    token: &str,
+    place: Place,
+) -> anyhow::Result<String> {
+    let (origin, rest) = split_authority(base_url)?;
+    if rest.contains('#') {
+        bail!("--base-url: a fragment is never sent to the server; remove it");
+    }
+    let rest = match url_path {
+        Some(path) => {
+            // A URL token is valid for exactly one path: a base URL with its own path or
+            // query would produce a URL the gate must refuse.
+            if !(rest.is_empty() || rest == "/") {
+                bail!(
+                    "--base-url: with --url, give only scheme://host (the path comes from --url)"
+                );
+            }
+            // Re-encoded so the URL is valid; the gate decodes it back to `path` (SPEC §3).
+            encode_forward(path, false)
+        }
+        None => rest.to_owned(),
+    };
+    let value = encode_token(token);
+    Ok(match place {
+        Place::Query => {
+            let separator = if rest.contains('?') { '&' } else { '?' };
+            format!("{origin}{rest}{separator}{token_name}={value}")
+        }
+        Place::Path => {
+            let rest = if rest.is_empty() || rest.starts_with('?') {
+                format!("/{rest}")
+            } else {
+                rest
+            };
+            format!("{origin}/{token_name}={value}{rest}")
+        }
+    })
+}
+
+#[derive(Serialize)]
+struct SignReport<'a> {
+    token: &'a str,
+    url: Option<&'a str>,
+    expires: u64,
+    key_id: &'a str,
+}
+
+/// Signs an ACL or URL token with the first configured key; prints it or a signed URL.
+pub fn sign(args: &SignArgs, out: Output) -> anyhow::Result<Status> {
+    let loaded = crate::config::load(&args.config)?;
+    let gate = &loaded.gate;
+    let now = now_or_clock(args.now);
+    let expires = match (args.exp, args.ttl) {
+        (Some(exp), _) => exp,
+        (None, Some(ttl)) => now.checked_add(ttl).context("--ttl: too large")?,
+        (None, None) => bail!("one of --exp or --ttl is required"),
+    };
+    if let Some(ip) = &args.ip {
+        ip.parse::<IpAddr>()
+            .map_err(|_| anyhow::anyhow!("--ip: not an IP address"))?;
+    }
+    let (scope, url_path) = match &args.url {
+        Some(url) => {
+            let canonical = canonicalize(url).map_err(|e| anyhow::anyhow!("--url: {e}"))?;
+            (Scope::Url(url.clone()), Some(canonical))
+        }
+        None => (Scope::Acl(args.acl.clone()), None),
+    };
+    let claims = Claims {
+        ip: args.ip.clone(),
+        start: args.st,
+        expires,
+        scope,
+        id: args.id.clone(),
+        data: args.data.clone(),
+    };
+    let token = gate
+        .sign(&claims)
+        .map_err(|e| anyhow::anyhow!("cannot sign: {e}"))?;
+    let url = match &args.base_url {
+        Some(base) => Some(signed_url(
+            base,
+            url_path.as_deref(),
+            gate.token_name(),
+            &token,
+            args.place,
+        )?),
+        None => None,
+    };
+    if expires.saturating_add(loaded.config.leeway_seconds) < now {
+        eprintln!("edgegate: warning: the token expired before --now; it will be refused");
+    }
+    match out {
+        Output::Text => println!("{}", url.as_deref().unwrap_or(&token)),
+        Output::Json => print_json(&SignReport {
+            token: &token,
+            url: url.as_deref(),
+            expires,
+            key_id: gate.signing_key_id(),
+        })?,
+    }
+    Ok(Status::Ok)
+}
+
+#[derive(Serialize)]
+struct VerifyReport<'a> {
+    result: &'static str,
+    reason: Option<&'static str>,
+    key_id: Option<&'a str>,
+    /// Which rule a malformed token or bad path broke; never echoes the input.
+    detail: Option<String>,
+}
+
+/// A denial and, where it helps the operator, which rule was broken.
+struct Denial {
+    reason: Reason,
+    detail: Option<String>,
+}
+
+fn check(args: &VerifyArgs, gate: &edgegate_core::Gate, now: u64) -> Result<String, Denial> {
+    let path = canonicalize(&args.path).map_err(|e| Denial {
+        reason: Reason::BadPath,
+        detail: Some(e.to_string()),
+    })?;
+    // The gate percent-decodes every token value it finds (SPEC §4); doing the same here
+    // makes `verify` answer exactly as the gate would. Raw token text without `%` is
+    // unchanged by decoding.
+    let malformed = |detail: &str| Denial {
+        reason: Reason::MalformedToken,
+        detail: Some(detail.to_owned()),
+    };
+    let bytes = percent_decode(&args.token).ok_or_else(|| malformed("bad percent-encoding"))?;
+    let text = String::from_utf8(bytes).map_err(|_| malformed("not UTF-8 once percent-decoded"))?;
+    match gate.verify(&text, &path, args.ip.as_deref(), now) {
+        Ok(verified) => Ok(verified.key_id.to_owned()),
+        Err(Reason::MalformedToken) => {
+            let detail = ParsedToken::parse(&text).err().map(|e| e.to_string());
+            Err(Denial {
+                reason: Reason::MalformedToken,
+                detail,
+            })
+        }
+        Err(reason) => Err(Denial {
+            reason,
+            detail: None,
+        }),
+    }
+}
+
+/// Verifies a token for a path: `ok` (exit 0) or the reason code (exit 1).
+pub fn verify(args: &VerifyArgs, out: Output) -> anyhow::Result<Status> {
+    let loaded = crate::config::load(&args.config)?;
+    if let Some(ip) = &args.ip {
+        ip.parse::<IpAddr>()
+            .map_err(|_| anyhow::anyhow!("--ip: not an IP address"))?;
+    }
+    let now = now_or_clock(args.now);
+    let result = check(args, &loaded.gate, now);
+    match (&result, out) {
+        (Ok(_), Output::Text) => println!("ok"),
+        (Err(denial), Output::Text) => {
+            println!("{}", denial.reason.code());
+            if let Some(detail) = &denial.detail {
+                eprintln!("edgegate: {}: {detail}", denial.reason.code());
+            }
+        }
+        (Ok(key_id), Output::Json) => {
+            print_json(&VerifyReport {
+                result: "ok",
+                reason: None,
+                key_id: Some(key_id),
+                detail: None,
+            })?;
+        }
+        (Err(denial), Output::Json) => print_json(&VerifyReport {
+            result: "denied",
+            reason: Some(denial.reason.code()),
+            key_id: None,
+            detail: denial.detail.clone(),
+        })?,
+    }
+    Ok(if result.is_ok() {
+        Status::Ok
+    } else {
+        Status::Denied
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn year_month_is_utc_calendar() {
+        assert_eq!(year_month(0), "1970-01");
+        assert_eq!(year_month(951_782_400), "2000-02");
+        assert_eq!(year_month(1_796_083_199), "2026-11");
+        assert_eq!(year_month(1_796_083_200), "2026-12");
+        assert_eq!(year_month(4_107_542_400), "2100-03");
+    }
+
+    #[test]
+    fn token_encoding_round_trips_through_the_gate_decoder() {
+        let token = "ip=2001:db8::1~exp=1~acl=/a/*!/b?c~data=x y+é~hmac=00";
+        let encoded = encode_token(token);
+        assert!(
+            encoded
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._%".contains(&b)),
+            "{encoded}"
+        );
+        assert_eq!(percent_decode(&encoded).as_deref(), Some(token.as_bytes()));
+    }
+
+    #[test]
+    fn signed_urls_put_the_token_where_spec_4_looks() {
+        let q = signed_url(
+            "https://cdn.example.com",
+            Some("/a b+c"),
+            "__token__",
+            "exp=1~hmac=ab",
+            Place::Query,
+        );
+        assert_eq!(
+            q.ok().as_deref(),
+            Some("https://cdn.example.com/a%20b+c?__token__=exp%3D1%7Ehmac%3Dab")
+        );
+        let q = signed_url(
+            "https://cdn.example.com/x?y=1",
+            None,
+            "tok",
+            "exp=1",
+            Place::Query,
+        );
+        assert_eq!(
+            q.ok().as_deref(),
+            Some("https://cdn.example.com/x?y=1&tok=exp%3D1")
+        );
+        let p = signed_url(
+            "https://cdn.example.com:8443/acme/main/debian",
+            None,
+            "__token__",
+            "acl=/acme/*",
+            Place::Path,
+        );
+        assert_eq!(
+            p.ok().as_deref(),
+            Some("https://cdn.example.com:8443/__token__=acl%3D%2Facme%2F%2A/acme/main/debian")
+        );
+        let p = signed_url(
+            "https://cdn.example.com",
+            None,
+            "__token__",
+            "exp=1",
+            Place::Path,
+        );
+        assert_eq!(
+            p.ok().as_deref(),
+            Some("https://cdn.example.com/__token__=exp%3D1/")
+        );
+        let p = signed_url(
+            "https://cdn.example.com/",
+            Some("/p"),
+            "__token__",
+            "exp=1",
+            Place::Path,
+        );
+        assert_eq!(
+            p.ok().as_deref(),
+            Some("https://cdn.example.com/__token__=exp%3D1/p")
+        );
+        assert!(
+            signed_url(
+                "https://cdn.example.com/base",
+                Some("/p"),
+                "t",
+                "x",
+                Place::Query
+            )
+            .is_err()
+        );
+        assert!(signed_url("cdn.example.com/base", None, "t", "x", Place::Query).is_err());
+        assert!(signed_url("https:///base", None, "t", "x", Place::Query).is_err());
+    }
 }
