@@ -20,8 +20,29 @@ pub struct Handled {
 
 /// Parses and validates `edgegate.json`. The error names the field, never a secret.
 pub fn gate_from_json(json: &str) -> Result<Gate, String> {
-    let config: Config = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let config: Config = serde_json::from_str(json).map_err(|e| describe_json_error(&e))?;
     Gate::new(&config).map_err(|e| e.to_string())
+}
+
+/// serde_json's own message may quote the offending value (`invalid type: integer
+/// `1234...`, expected a string` for a secret written without quotes), and these errors
+/// reach logs. Only messages that name nothing but field names are passed on; every other
+/// error is reduced to its kind and position.
+fn describe_json_error(error: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let message = error.to_string();
+    let kind = match error.classify() {
+        Category::Data
+            if ["unknown field", "missing field", "duplicate field"].iter().any(|p| message.starts_with(p)) =>
+        {
+            return message;
+        }
+        Category::Data => "a field has the wrong type or value",
+        Category::Syntax => "not valid JSON",
+        Category::Eof => "truncated JSON",
+        Category::Io => "cannot be read",
+    };
+    alloc::format!("edgegate.json: {kind} at line {} column {}", error.line(), error.column())
 }
 
 /// Applies a forward decision to the request: new `uri`, `querystring`, `cookie` header.

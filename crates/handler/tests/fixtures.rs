@@ -199,3 +199,22 @@ fn unknown_request_fields_are_forwarded() {
     assert_eq!(request.extra["edgegateTestExtra"]["nested"][1], "two");
     assert_eq!(request.extra["body"]["action"], "read-only");
 }
+
+/// A configuration error reaches the cold-start log, so it must never quote a secret, even
+/// one written in a shape serde rejects (a number instead of a hex string).
+#[test]
+fn config_errors_never_quote_a_secret() {
+    for (json, secret) in [
+        (r#"{"keys":[{"id":"a","secret":3141592653589793238}]}"#, "3141592653589793238"),
+        (r#"{"keys":[{"id":"a","secret":["c0ffee"]}]}"#, "c0ffee"),
+        (r#"{"keys":[{"id":"a","secret":"0123456789abcdef"}]}"#, "0123456789abcdef"),
+        (r#"{"keys":[{"id":"a","secret":"zz23456789abcdef0123456789abcdef"}]}"#, "zz23456789"),
+    ] {
+        let error = gate_from_json(json).expect_err(json);
+        assert!(!error.contains(secret), "{error}");
+        assert!(!error.is_empty());
+    }
+    // Field-name errors keep their useful text.
+    let error = gate_from_json(r#"{"keyz":[]}"#).expect_err("unknown field");
+    assert!(error.contains("unknown field `keyz`"), "{error}");
+}
