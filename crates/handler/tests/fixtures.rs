@@ -83,10 +83,10 @@ fn check(case: &Case, handled: &Handled) -> Vec<String> {
     if got_reason != case.log_reason {
         problems.push(format!("{}: log reason {:?}, expected {:?}", case.name, got_reason, case.log_reason));
     }
-    if let Some(line) = &handled.log {
-        if let Some(leak) = secret_material(line) {
-            problems.push(format!("{}: log line carries token material ({leak}): {line}", case.name));
-        }
+    if let Some(line) = &handled.log
+        && let Some(leak) = secret_material(line)
+    {
+        problems.push(format!("{}: log line carries token material ({leak}): {line}", case.name));
     }
     problems
 }

@@ -1,2 +1,224 @@
-//! Native `lambda_runtime` binary (placeholder until the handler issue fills it).
+//! `edgegate-lambda`: the viewer-request gate as a native `lambda_runtime` binary, for
+//! regular Lambda (`provided.al2023`) and local Runtime API emulators (`cargo lambda
+//! watch`). Lambda@Edge itself cannot run it (Node.js and Python only) and runs the same
+//! decision compiled to WebAssembly instead; both call `edgegate_handler::handle_event`.
+//!
+//! Cold start: the configuration is loaded once, from the first of
+//!
+//! 1. the file named by `EDGEGATE_CONFIG`, when that variable is set (then only that
+//!    file: a missing one is an error, never a reason to look elsewhere);
+//! 2. `edgegate.json` beside the executable (a `bootstrap` in the deployment zip);
+//! 3. `/var/task/edgegate.json` (Lambda's code directory, for a binary in a subfolder);
+//! 4. `edgegate.json` in the current directory.
+//!
+//! The first file that exists is the configuration; an invalid one is not skipped in
+//! favour of a later candidate, so a broken deployment is noticed rather than masked.
+//! Missing or invalid: one log line at start naming the problem (never a secret), then
+//! every request is answered 500 `misconfigured`. The gate never fails open.
+//!
+//! Each decision other than a plain forward prints its one JSON log line to stdout.
+//!
+//! Test clock: built with `--features test-clock` in a debug build, `EDGEGATE_NOW=<unix
+//! seconds>` replaces the system clock, so the fixed-time fixtures can run under the
+//! emulator (`tests/e2e/25-cargo-lambda.sh`). A release build with that feature does not
+//! compile, and without the feature the variable is ignored: no deployable artifact can
+//! have its clock set from outside.
+
+#[cfg(target_arch = "wasm32")]
 fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> Result<(), lambda_runtime::Error> {
+    native::main()
+}
+
+#[cfg(all(feature = "test-clock", not(debug_assertions)))]
+compile_error!("the `test-clock` feature is for debug test builds only: a release build must read the real clock");
+
+#[cfg(not(target_arch = "wasm32"))]
+mod native {
+    use std::path::{Path, PathBuf};
+    use std::sync::Arc;
+    use std::time::{SystemTime, UNIX_EPOCH};
+
+    use edgegate_handler::event::{Event, HandlerResult};
+    use edgegate_handler::{Gate, Handled, Reason, RequestView, gate_from_json, handle_event, log_line, response};
+    use lambda_runtime::{Error, LambdaEvent, service_fn};
+    use serde_json::{Value, json};
+
+    /// Environment variable naming the configuration file (checked first).
+    const CONFIG_ENV: &str = "EDGEGATE_CONFIG";
+    /// File name looked for beside the executable, in `/var/task` and in the current directory.
+    const CONFIG_FILE: &str = "edgegate.json";
+    /// Lambda's code directory.
+    const LAMBDA_TASK_ROOT: &str = "/var/task";
+    /// Test-clock variable (honoured only with the `test-clock` feature in debug builds).
+    const NOW_ENV: &str = "EDGEGATE_NOW";
+
+    /// Everything a request needs, prepared once per cold start.
+    struct State {
+        gate: Result<Gate, ()>,
+        clock: Clock,
+    }
+
+    pub fn main() -> Result<(), Error> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        runtime.block_on(async {
+            let state = Arc::new(State::cold_start());
+            lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+                let state = Arc::clone(&state);
+                async move { state.invoke(event.payload) }
+            }))
+            .await
+        })
+    }
+
+    impl State {
+        fn cold_start() -> State {
+            let clock = Clock::from_env();
+            let gate = match (&clock, load_config()) {
+                (Clock::Invalid(problem), _) => {
+                    log_start(json!({"edgegate": "misconfigured: every request is answered 500", "error": problem}));
+                    Err(())
+                }
+                (_, Ok((path, gate))) => {
+                    log_start(json!({
+                        "edgegate": "configuration loaded",
+                        "path": path.display().to_string(),
+                        "signing_key": gate.signing_key_id(),
+                    }));
+                    Ok(gate)
+                }
+                (_, Err(problem)) => {
+                    log_start(json!({"edgegate": "misconfigured: every request is answered 500", "error": problem}));
+                    Err(())
+                }
+            };
+            if let Clock::Fixed(now) = clock {
+                log_start(json!({"edgegate": "TEST CLOCK: EDGEGATE_NOW replaces the system clock", "now": now}));
+            }
+            State { gate, clock }
+        }
+
+        /// One invocation. Never an `Err` for a request we could not judge: that would be
+        /// a runtime error instead of the 500 `internal` SPEC §5 asks for.
+        fn invoke(&self, payload: Value) -> Result<Value, Error> {
+            let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let now = match (&self.gate, self.clock.now()) {
+                    // Misconfigured: the answer does not depend on the time.
+                    (Err(()), _) => 0,
+                    (Ok(_), Some(now)) => now,
+                    (Ok(_), None) => return internal(),
+                };
+                match serde_json::from_value::<Event>(payload) {
+                    Ok(event) => handle_event(self.gate.as_ref().map_err(|_| ()), event, now),
+                    // Not a viewer-request event: fail closed.
+                    Err(_) => internal(),
+                }
+            }))
+            .unwrap_or_else(|_| internal());
+            if let Some(line) = &handled.log {
+                println!("{line}");
+            }
+            Ok(serde_json::to_value(&handled.result)?)
+        }
+    }
+
+    /// 500 `internal`, with a log line that names no request (there may be none).
+    fn internal() -> Handled {
+        let view = RequestView {
+            method: "",
+            uri: "",
+            querystring: None,
+            cookies: &[],
+            client_ip: "",
+            request_id: "",
+            distribution_id: "",
+        };
+        Handled {
+            result: HandlerResult::Respond(response(Reason::Internal, None)),
+            log: Some(log_line(Reason::Internal, &view, "", None)),
+        }
+    }
+
+    fn log_start(line: Value) {
+        println!("{line}");
+    }
+
+    /// Finds and loads the configuration (order in the module docs). The error text names
+    /// the file and the field, never a secret (`gate_from_json` guarantees the latter).
+    fn load_config() -> Result<(PathBuf, Gate), String> {
+        let path = match std::env::var_os(CONFIG_ENV) {
+            Some(path) => PathBuf::from(path),
+            None => {
+                let candidates = config_candidates();
+                match candidates.iter().find(|p| p.is_file()) {
+                    Some(path) => path.clone(),
+                    None => {
+                        let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+                        return Err(format!("no {CONFIG_FILE} found (tried {CONFIG_ENV}, {})", tried.join(", ")));
+                    }
+                }
+            }
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let gate = gate_from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok((path, gate))
+    }
+
+    fn config_candidates() -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        if let Some(dir) = std::env::current_exe().ok().as_deref().and_then(Path::parent) {
+            out.push(dir.join(CONFIG_FILE));
+        }
+        out.push(Path::new(LAMBDA_TASK_ROOT).join(CONFIG_FILE));
+        out.push(PathBuf::from(CONFIG_FILE));
+        out
+    }
+
+    /// Where `now` comes from.
+    // Without the test clock only `System` is ever built; the other arms stay compiled so
+    // both builds share one `now()`.
+    #[cfg_attr(not(all(feature = "test-clock", debug_assertions)), allow(dead_code))]
+    enum Clock {
+        /// The system clock: every deployable build.
+        System,
+        /// `EDGEGATE_NOW` (test-clock debug builds only).
+        Fixed(u64),
+        /// `EDGEGATE_NOW` set to something that is not Unix seconds: refuse to guess a time.
+        Invalid(String),
+    }
+
+    impl Clock {
+        #[cfg(all(feature = "test-clock", debug_assertions))]
+        fn from_env() -> Clock {
+            match std::env::var(NOW_ENV) {
+                Err(std::env::VarError::NotPresent) => Clock::System,
+                Ok(text) => match text.trim().parse::<u64>() {
+                    Ok(now) => Clock::Fixed(now),
+                    Err(_) => Clock::Invalid(format!("{NOW_ENV} is not Unix seconds")),
+                },
+                Err(std::env::VarError::NotUnicode(_)) => Clock::Invalid(format!("{NOW_ENV} is not Unix seconds")),
+            }
+        }
+
+        #[cfg(not(all(feature = "test-clock", debug_assertions)))]
+        fn from_env() -> Clock {
+            if std::env::var_os(NOW_ENV).is_some() {
+                // Said out loud, so that a test run against the wrong build is easy to spot.
+                log_start(json!({"edgegate": format!("{NOW_ENV} ignored: this build reads the system clock")}));
+            }
+            Clock::System
+        }
+
+        /// Unix seconds, or `None` when the system clock reads before 1970: `now = 0` would
+        /// make every token without `st` look unexpired, so that is an internal fault.
+        fn now(&self) -> Option<u64> {
+            match self {
+                Clock::System => SystemTime::now().duration_since(UNIX_EPOCH).ok().map(|d| d.as_secs()),
+                Clock::Fixed(now) => Some(*now),
+                Clock::Invalid(_) => None,
+            }
+        }
+    }
+}
