@@ -48,6 +48,7 @@ compile_error!(
 );
 
 use alloc::string::{String, ToString};
+use alloc::vec;
 use alloc::vec::Vec;
 use core::alloc::{GlobalAlloc, Layout};
 use core::arch::wasm32;
@@ -56,7 +57,13 @@ use core::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use edgegate_core::{Gate, Reason};
 
-use crate::decide::{Forward, Outcome, RequestView, decide, log_line, response};
+use serde_json::Map;
+
+use crate::Handled;
+use crate::decide::{Forward, Outcome, RequestView, decide, response};
+use crate::event::{
+    CfConfig, CfRecord, CfRequest, CfResponse, Event, HandlerResult, Header, Headers, Record,
+};
 
 const PAGE: usize = 65_536;
 /// Smallest input region: every realistic request fits, so it is allocated once.
@@ -352,37 +359,18 @@ pub extern "C" fn edgegate_decide(now: f64) -> u32 {
         request_id: fields.strings[3],
         distribution_id: fields.strings[4],
     };
-    let (outcome, methods) = match &state.gate {
-        Some(Ok(gate)) => (decide(gate, &view, now), Some(gate.methods())),
-        // Same answer as `handle_event` without a configuration.
-        _ => {
-            let log = log_line(Reason::Misconfigured, &view, view.uri, None);
-            (
-                Outcome::Deny(crate::Deny {
-                    reason: Reason::Misconfigured,
-                    log,
-                }),
-                None,
-            )
-        }
+    let held = match &state.gate {
+        Some(Ok(gate)) => match decide(gate, &view, now) {
+            Outcome::Forward(forward) => Ok(forward_held(forward)),
+            Outcome::Deny(deny) => deny_held(response(deny.reason, Some(gate.methods())), deny.log),
+        },
+        _ => without_gate(&view, now),
     };
-    match outcome {
-        Outcome::Deny(deny) => {
-            let Ok(json) = serde_json::to_vec(&response(deny.reason, methods)) else {
-                return ERROR;
-            };
-            state.out = [
-                addr(json.as_ptr()),
-                as_u32(json.len()),
-                addr(deny.log.as_ptr()),
-                as_u32(deny.log.len()),
-                0,
-                0,
-            ];
-            state.held = Held::Deny(json, deny.log);
-            DENY
-        }
-        Outcome::Forward(forward) => {
+    let Ok(held) = held else {
+        return ERROR;
+    };
+    let (flags, out) = match &held {
+        Held::Forward(forward, pairs) => {
             let mut flags = 0;
             let mut out = [0; 6];
             if forward.uri != view.uri {
@@ -395,21 +383,93 @@ pub extern "C" fn edgegate_decide(now: f64) -> u32 {
                 out[2] = addr(query.as_ptr());
                 out[3] = as_u32(query.len());
             }
-            let mut pairs = Vec::new();
-            if let Some(cookies) = &forward.cookies {
+            if forward.cookies.is_some() {
                 flags |= COOKIES;
-                pairs.reserve_exact(cookies.len() * 2);
-                for value in cookies {
-                    pairs.push(addr(value.as_ptr()));
-                    pairs.push(as_u32(value.len()));
-                }
                 out[4] = addr(pairs.as_ptr());
-                out[5] = as_u32(cookies.len());
+                out[5] = as_u32(pairs.len() / 2);
             }
-            state.out = out;
-            state.held = Held::Forward(forward, pairs);
-            flags
+            (flags, out)
         }
+        Held::Deny(json, log) => (
+            DENY,
+            [
+                addr(json.as_ptr()),
+                as_u32(json.len()),
+                addr(log.as_ptr()),
+                as_u32(log.len()),
+                0,
+                0,
+            ],
+        ),
+        Held::Nothing | Held::Text(_) => return ERROR,
+    };
+    state.out = out;
+    state.held = held;
+    flags
+}
+
+/// A forward with the (ptr, len) pairs of its new cookie values, when it has some.
+fn forward_held(forward: Forward) -> Held {
+    let mut pairs = Vec::new();
+    if let Some(cookies) = &forward.cookies {
+        pairs.reserve_exact(cookies.len() * 2);
+        for value in cookies {
+            pairs.push(addr(value.as_ptr()));
+            pairs.push(as_u32(value.len()));
+        }
+    }
+    Held::Forward(forward, pairs)
+}
+
+fn deny_held(response: CfResponse, log: String) -> Result<Held, ()> {
+    let json = serde_json::to_vec(&response).map_err(|_| ())?;
+    Ok(Held::Deny(json, log))
+}
+
+/// No valid configuration: whatever `handle_event` answers then (500 `misconfigured`, and
+/// the log line it writes), so the runtimes cannot drift apart. Rebuilding an event costs
+/// a few allocations, paid only by a function that refuses every request anyway.
+fn without_gate(view: &RequestView<'_>, now: u64) -> Result<Held, ()> {
+    let mut headers = Headers::new();
+    if !view.cookies.is_empty() {
+        let entries = view
+            .cookies
+            .iter()
+            .map(|value| Header {
+                key: None,
+                value: (*value).to_string(),
+            })
+            .collect();
+        headers.insert("cookie".to_string(), entries);
+    }
+    let request = CfRequest {
+        client_ip: view.client_ip.to_string(),
+        headers,
+        method: view.method.to_string(),
+        querystring: view.querystring.map(ToString::to_string),
+        uri: view.uri.to_string(),
+        extra: Map::new(),
+    };
+    let config = CfConfig {
+        distribution_id: view.distribution_id.to_string(),
+        request_id: view.request_id.to_string(),
+        ..CfConfig::default()
+    };
+    let event = Event {
+        records: vec![Record {
+            cf: CfRecord { config, request },
+        }],
+    };
+    match crate::handle_event(Err(()), event, now) {
+        Handled {
+            result: HandlerResult::Respond(response),
+            log,
+        } => deny_held(response, log.unwrap_or_default()),
+        // Fail closed: a forward without a configuration is never passed on.
+        Handled {
+            result: HandlerResult::Forward(_),
+            ..
+        } => Err(()),
     }
 }
 
