@@ -151,8 +151,9 @@ pub struct FunctionArgs {
 
 #[derive(Debug, Args)]
 pub struct BootstrapArgs {
-    #[arg(long)]
-    pub config: PathBuf,
+    /// Configuration to bundle (not needed with --bundle).
+    #[arg(long, required_unless_present = "bundle")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub function: FunctionArgs,
     /// Execution role name.
@@ -180,7 +181,8 @@ pub struct PublishArgs {
 
 #[derive(Debug, Args)]
 pub struct ReconfigureArgs {
-    /// Numbered function version ARN (arn:aws:lambda:us-east-1:ACCOUNT:function:NAME:N).
+    /// Numbered function version ARN (arn:aws:lambda:us-east-1:ACCOUNT:function:NAME:N), or
+    /// `-` to read it from standard input (`edgegate publish --quiet | ...`).
     pub arn: String,
     #[arg(long)]
     pub distribution_id: String,

@@ -1,23 +1,39 @@
 //! AWS deployment commands (SPEC §7): bootstrap, publish, reconfigure-distribution,
-//! versions, prune.
+//! versions, prune. Each command builds [`Clients`] from the standard credential chain and
+//! hands them to a function that takes them as a parameter, which is what lets the tests
+//! point the same code at moto or at a replay client.
 
-use anyhow::bail;
+pub mod arn;
+pub mod clients;
+pub mod distribution;
+pub mod function;
+pub mod publish;
+pub mod versions;
+
+#[cfg(test)]
+mod moto_tests;
+#[cfg(test)]
+mod replay_tests;
+#[cfg(test)]
+pub mod testing;
+
+pub use clients::Clients;
 
 use crate::cli::{BootstrapArgs, PruneArgs, PublishArgs, ReconfigureArgs, VersionsArgs};
 use crate::output::{Output, Status};
 
-pub async fn bootstrap(_args: &BootstrapArgs, _out: Output) -> anyhow::Result<Status> {
-    bail!("bootstrap: not implemented yet")
+pub async fn bootstrap(args: &BootstrapArgs, out: Output) -> anyhow::Result<Status> {
+    publish::bootstrap(&Clients::from_env().await, args, out).await
 }
-pub async fn publish(_args: &PublishArgs, _out: Output) -> anyhow::Result<Status> {
-    bail!("publish: not implemented yet")
+pub async fn publish(args: &PublishArgs, out: Output) -> anyhow::Result<Status> {
+    publish::publish(&Clients::from_env().await, args, out).await
 }
-pub async fn reconfigure(_args: &ReconfigureArgs, _out: Output) -> anyhow::Result<Status> {
-    bail!("reconfigure-distribution: not implemented yet")
+pub async fn reconfigure(args: &ReconfigureArgs, out: Output) -> anyhow::Result<Status> {
+    distribution::reconfigure(&Clients::from_env().await, args, out).await
 }
-pub async fn versions(_args: &VersionsArgs, _out: Output) -> anyhow::Result<Status> {
-    bail!("versions: not implemented yet")
+pub async fn versions(args: &VersionsArgs, out: Output) -> anyhow::Result<Status> {
+    versions::versions(&Clients::from_env().await, args, out).await
 }
-pub async fn prune(_args: &PruneArgs, _out: Output) -> anyhow::Result<Status> {
-    bail!("prune: not implemented yet")
+pub async fn prune(args: &PruneArgs, out: Output) -> anyhow::Result<Status> {
+    versions::prune(&Clients::from_env().await, args, out).await
 }
