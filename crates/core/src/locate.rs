@@ -84,7 +84,9 @@ fn decode_token(value: &str) -> Result<String, MalformedError> {
 /// Splits the path-token segment off a raw `uri`: `/NAME=VALUE/rest` → (`VALUE`, `/rest`).
 pub fn split_path_token<'r>(uri: &'r str, token_name: &str) -> Option<(&'r str, &'r str)> {
     let segment_and_rest = uri.strip_prefix('/')?;
-    let value_and_rest = segment_and_rest.strip_prefix(token_name)?.strip_prefix('=')?;
+    let value_and_rest = segment_and_rest
+        .strip_prefix(token_name)?
+        .strip_prefix('=')?;
     match value_and_rest.find('/') {
         Some(end) => Some((&value_and_rest[..end], &value_and_rest[end..])),
         None => Some((value_and_rest, "/")),
@@ -157,7 +159,10 @@ pub fn locate<'r>(
     let mut token = None;
     let mut found = |source, raw: &str| {
         if token.is_none() {
-            token = Some(FoundToken { source, text: decode_token(raw) });
+            token = Some(FoundToken {
+                source,
+                text: decode_token(raw),
+            });
         }
     };
 
@@ -182,5 +187,10 @@ pub fn locate<'r>(
             new_cookies = Some(kept);
         }
     }
-    Located { token, uri: forwarded_uri, querystring: new_query, cookies: new_cookies }
+    Located {
+        token,
+        uri: forwarded_uri,
+        querystring: new_query,
+        cookies: new_cookies,
+    }
 }

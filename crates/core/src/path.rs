@@ -43,13 +43,27 @@ impl fmt::Display for PathError {
 
 impl core::error::Error for PathError {}
 
-pub(crate) fn hex_value(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
+/// Hex digit values, 0xFF for "not a hex digit": one load instead of three range tests,
+/// since every token carries 64 hex digits.
+pub(crate) static HEX_VALUES: [u8; 256] = {
+    let mut table = [0xFF; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
     }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+
+pub(crate) fn hex_value(b: u8) -> Option<u8> {
+    let value = HEX_VALUES[usize::from(b)];
+    (value != 0xFF).then_some(value)
 }
 
 /// Percent-decodes `%XX` (either case); everything else, `+` included, stays as it is.

@@ -3,7 +3,7 @@
 use core::fmt;
 use core::net::IpAddr;
 
-use crate::path::hex_value;
+use crate::path::HEX_VALUES;
 
 /// Field delimiter between `name=value` fields.
 pub const FIELD_DELIMITER: char = '~';
@@ -97,23 +97,37 @@ impl fmt::Display for MalformedError {
 impl core::error::Error for MalformedError {}
 
 fn parse_time(value: &str) -> Result<u64, MalformedError> {
-    if value.is_empty() || value.len() > MAX_TIME_DIGITS || !value.bytes().all(|b| b.is_ascii_digit()) {
+    if value.is_empty()
+        || value.len() > MAX_TIME_DIGITS
+        || !value.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(MalformedError::BadTime);
     }
     // 12 digits always fit in u64; the fold cannot overflow.
-    Ok(value.bytes().fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0')))
+    Ok(value
+        .bytes()
+        .fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0')))
 }
 
 fn parse_mac(value: &str) -> Result<[u8; 32], MalformedError> {
-    let bytes = value.as_bytes();
-    if bytes.len() != 64 {
-        return Err(MalformedError::BadHmac);
-    }
+    let bytes: &[u8; 64] = value
+        .as_bytes()
+        .try_into()
+        .map_err(|_| MalformedError::BadHmac)?;
     let mut mac = [0u8; 32];
+    // Branch-free: invalid digits map to 0xFF, so one OR over all nibbles finds any of
+    // them at the end, and the loop stays straight-line code.
+    let mut invalid = 0u8;
     for (out, pair) in mac.iter_mut().zip(bytes.chunks_exact(2)) {
-        let hi = hex_value(pair[0]).ok_or(MalformedError::BadHmac)?;
-        let lo = hex_value(pair[1]).ok_or(MalformedError::BadHmac)?;
+        let (hi, lo) = (
+            HEX_VALUES[usize::from(pair[0])],
+            HEX_VALUES[usize::from(pair[1])],
+        );
+        invalid |= hi | lo;
         *out = hi << 4 | lo;
+    }
+    if invalid > 0x0F {
+        return Err(MalformedError::BadHmac);
     }
     Ok(mac)
 }
@@ -121,45 +135,62 @@ fn parse_mac(value: &str) -> Result<[u8; 32], MalformedError> {
 impl<'a> ParsedToken<'a> {
     /// Parses token text that has already been percent-decoded (SPEC §4).
     pub fn parse(text: &'a str) -> Result<Self, MalformedError> {
-        let Some(hmac_at) = text.rfind("~hmac=").map(|i| i + 1).or_else(|| text.starts_with("hmac=").then_some(0)) else {
-            return Err(MalformedError::HmacNotLast);
+        // `hmac` must be the last field: look only at what follows the last delimiter
+        // (a backwards memchr), so the 64 hex digits are read once, by `parse_mac`.
+        let (signed, last) = match text.rfind(FIELD_DELIMITER) {
+            Some(at) => (&text[..at], &text[at + 1..]),
+            None => ("", text),
         };
-        let mac_text = &text[hmac_at + "hmac=".len()..];
-        if mac_text.contains(FIELD_DELIMITER) {
-            return Err(MalformedError::HmacNotLast);
-        }
-        let mac = parse_mac(mac_text)?;
-        let signed = text[..hmac_at].strip_suffix(FIELD_DELIMITER).unwrap_or("");
-
-        let mut token = ParsedToken { ip: None, start: None, expires: 0, acl: None, id: None, data: None, signed, mac };
+        let mac_text = last
+            .strip_prefix("hmac=")
+            .ok_or(MalformedError::HmacNotLast)?;
+        let mut token = ParsedToken {
+            ip: None,
+            start: None,
+            expires: 0,
+            acl: None,
+            id: None,
+            data: None,
+            signed,
+            mac: parse_mac(mac_text)?,
+        };
         let mut seen_exp = false;
-        if !signed.is_empty() {
-            for field in signed.split(FIELD_DELIMITER) {
-                let (name, value) = field.split_once('=').ok_or(MalformedError::EmptyOrBareField)?;
-                if value.is_empty() {
-                    return Err(MalformedError::EmptyOrBareField);
+        for field in signed.split(FIELD_DELIMITER).filter(|_| !signed.is_empty()) {
+            let (name, value) = field
+                .split_once('=')
+                .ok_or(MalformedError::EmptyOrBareField)?;
+            if value.is_empty() {
+                return Err(MalformedError::EmptyOrBareField);
+            }
+            let repeated = match name {
+                "ip" => token
+                    .ip
+                    .replace(value.parse().map_err(|_| MalformedError::BadIp)?)
+                    .is_some(),
+                "st" => token.start.replace(parse_time(value)?).is_some(),
+                "exp" => {
+                    token.expires = parse_time(value)?;
+                    core::mem::replace(&mut seen_exp, true)
                 }
-                let repeated = match name {
-                    "ip" => token.ip.replace(value.parse().map_err(|_| MalformedError::BadIp)?).is_some(),
-                    "st" => token.start.replace(parse_time(value)?).is_some(),
-                    "exp" => {
-                        token.expires = parse_time(value)?;
-                        core::mem::replace(&mut seen_exp, true)
+                "acl" => {
+                    // Byte test, not split(): this runs per request on every ACL token.
+                    let b = value.as_bytes();
+                    let delimiter = ACL_DELIMITER as u8;
+                    let empty_pattern = b.first() == Some(&delimiter)
+                        || b.last() == Some(&delimiter)
+                        || b.windows(2).any(|w| w[0] == delimiter && w[1] == delimiter);
+                    if empty_pattern {
+                        return Err(MalformedError::EmptyAcl);
                     }
-                    "acl" => {
-                        if value.split(ACL_DELIMITER).any(str::is_empty) {
-                            return Err(MalformedError::EmptyAcl);
-                        }
-                        token.acl.replace(value).is_some()
-                    }
-                    "id" => token.id.replace(value).is_some(),
-                    "data" => token.data.replace(value).is_some(),
-                    "hmac" => return Err(MalformedError::HmacNotLast),
-                    _ => return Err(MalformedError::UnknownField),
-                };
-                if repeated {
-                    return Err(MalformedError::RepeatedField);
+                    token.acl.replace(value).is_some()
                 }
+                "id" => token.id.replace(value).is_some(),
+                "data" => token.data.replace(value).is_some(),
+                "hmac" => return Err(MalformedError::HmacNotLast),
+                _ => return Err(MalformedError::UnknownField),
+            };
+            if repeated {
+                return Err(MalformedError::RepeatedField);
             }
         }
         if !seen_exp {
@@ -178,7 +209,9 @@ impl<'a> ParsedToken<'a> {
 
     /// The ACL patterns of an ACL token (empty iterator for a URL token).
     pub fn acls(&self) -> impl Iterator<Item = &'a str> {
-        self.acl.into_iter().flat_map(|acl| acl.split(ACL_DELIMITER))
+        self.acl
+            .into_iter()
+            .flat_map(|acl| acl.split(ACL_DELIMITER))
     }
 }
 
@@ -204,7 +237,19 @@ pub fn acl_matches(pattern: &str, path: &str) -> bool {
         }
     }
     let (pat, txt) = (pattern.as_bytes(), path.as_bytes());
-    let (mut p, mut s) = (0usize, 0usize);
+    // Most ACLs are a literal prefix and a `*` ("/acme/main/*"): compare the literal part
+    // as one slice and stop early when nothing but `*` remains.
+    let literal = pat
+        .iter()
+        .position(|&b| b == b'*' || b == b'?')
+        .unwrap_or(pat.len());
+    if txt.len() < literal || pat[..literal] != txt[..literal] {
+        return false;
+    }
+    if pat[literal..].iter().all(|&b| b == b'*') {
+        return literal == txt.len() || literal < pat.len();
+    }
+    let (mut p, mut s) = (literal, literal);
     let mut restart: Option<(usize, usize)> = None;
     while s < txt.len() {
         match pat.get(p) {

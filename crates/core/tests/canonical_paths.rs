@@ -1,0 +1,300 @@
+//! SPEC §3 and §4 as tables: every row is one case, with what the SPEC says must happen.
+
+use edgegate_core::locate::{LocateOptions, TokenSource, locate, strip_cookies, strip_query};
+use edgegate_core::path::{PathError, canonicalize, encode_forward};
+
+/// (raw uri, expected canonical path or error, expected forwarded uri with s3_plus_fix).
+type PathCase = (
+    &'static str,
+    Result<&'static str, PathError>,
+    Option<&'static str>,
+);
+
+const PATHS: &[PathCase] = &[
+    ("/", Ok("/"), Some("/")),
+    (
+        "/pool/main/a_1.0_amd64.deb",
+        Ok("/pool/main/a_1.0_amd64.deb"),
+        Some("/pool/main/a_1.0_amd64.deb"),
+    ),
+    // Encoded slash: would address a key the ACL never saw.
+    ("/a%2Fb", Err(PathError::EncodedSlash), None),
+    ("/a%2fb", Err(PathError::EncodedSlash), None),
+    // NUL and other control characters.
+    ("/a%00b", Err(PathError::ControlCharacter), None),
+    ("/a%0Ab", Err(PathError::ControlCharacter), None),
+    ("/a%7Fb", Err(PathError::ControlCharacter), None),
+    ("/a%C2%85b", Err(PathError::ControlCharacter), None),
+    ("/a\tb", Err(PathError::ControlCharacter), None),
+    // Dot segments, encoded or not.
+    ("/a/../b", Err(PathError::DotDot), None),
+    ("/..", Err(PathError::DotDot), None),
+    ("/a/%2e%2e/b", Err(PathError::DotDot), None),
+    ("/a/%2E%2E/b", Err(PathError::DotDot), None),
+    ("/a/.%2e/b", Err(PathError::DotDot), None),
+    ("/a/..", Err(PathError::DotDot), None),
+    ("/a/./b", Ok("/a/b"), Some("/a/b")),
+    ("/./a", Ok("/a"), Some("/a")),
+    ("/./", Ok("/"), Some("/")),
+    ("/a/.", Ok("/a/"), Some("/a/")),
+    ("/a/%2e/b", Ok("/a/b"), Some("/a/b")),
+    // '...' and '.x' are ordinary names.
+    ("/a/.../b", Ok("/a/.../b"), Some("/a/.../b")),
+    ("/a/.hidden", Ok("/a/.hidden"), Some("/a/.hidden")),
+    // Empty segments are kept: S3 keys may contain them.
+    ("//a//b/", Ok("//a//b/"), Some("//a//b/")),
+    // Bad escapes.
+    ("/a%", Err(PathError::BadEscape), None),
+    ("/a%4", Err(PathError::BadEscape), None),
+    ("/a%4g", Err(PathError::BadEscape), None),
+    ("/a%%41", Err(PathError::BadEscape), None),
+    // Invalid UTF-8 after decoding.
+    ("/a%FF", Err(PathError::NotUtf8), None),
+    ("/a%C3", Err(PathError::NotUtf8), None),
+    ("/a%C3%28", Err(PathError::NotUtf8), None),
+    // Not absolute.
+    ("a/b", Err(PathError::NotAbsolute), None),
+    ("", Err(PathError::NotAbsolute), None),
+    ("%2Fa", Err(PathError::NotAbsolute), None),
+    // Hex in either case decodes the same.
+    ("/caf%c3%a9", Ok("/café"), Some("/caf%C3%A9")),
+    ("/caf%C3%A9", Ok("/café"), Some("/caf%C3%A9")),
+    // '+' vs '%2B', '~' vs '%7E': one canonical path (SPEC §3 step 3).
+    (
+        "/pool/libstdc++6_12.2.0~rc1_amd64.deb",
+        Ok("/pool/libstdc++6_12.2.0~rc1_amd64.deb"),
+        Some("/pool/libstdc%2B%2B6_12.2.0~rc1_amd64.deb"),
+    ),
+    (
+        "/pool/libstdc%2B%2B6_12.2.0%7Erc1_amd64.deb",
+        Ok("/pool/libstdc++6_12.2.0~rc1_amd64.deb"),
+        Some("/pool/libstdc%2B%2B6_12.2.0~rc1_amd64.deb"),
+    ),
+    (
+        "/pool/libstdc%2b%2b6_12.2.0%7erc1_amd64.deb",
+        Ok("/pool/libstdc++6_12.2.0~rc1_amd64.deb"),
+        Some("/pool/libstdc%2B%2B6_12.2.0~rc1_amd64.deb"),
+    ),
+    // A '+' in a path is a plus, never a space.
+    ("/a+b", Ok("/a+b"), Some("/a%2Bb")),
+    // Spaces and reserved characters.
+    ("/read%20me.txt", Ok("/read me.txt"), Some("/read%20me.txt")),
+    ("/a%3Fb%23c", Ok("/a?b#c"), Some("/a%3Fb%23c")),
+    (
+        "/sub-delims!$&'()*,;=:@",
+        Ok("/sub-delims!$&'()*,;=:@"),
+        Some("/sub-delims!$&'()*,;=:@"),
+    ),
+    ("/%25", Ok("/%"), Some("/%25")),
+    ("/a%5Cb", Ok("/a\\b"), Some("/a%5Cb")),
+    ("/日本", Ok("/日本"), Some("/%E6%97%A5%E6%9C%AC")),
+];
+
+#[test]
+fn canonical_path_table() {
+    assert!(PATHS.len() >= 40, "SPEC asks for at least 40 path cases");
+    for (raw, expected, forwarded) in PATHS {
+        let got = canonicalize(raw);
+        assert_eq!(
+            got.as_deref(),
+            expected.as_ref().map(|s| *s).map_err(|e| e),
+            "canonicalize({raw:?})"
+        );
+        if let (Ok(canonical), Some(forwarded)) = (&got, forwarded) {
+            assert_eq!(
+                encode_forward(canonical, true),
+                *forwarded,
+                "encode_forward({canonical:?})"
+            );
+            // The forwarded uri is itself canonical and maps back to the same path.
+            assert_eq!(
+                canonicalize(forwarded).as_deref(),
+                Ok(canonical.as_str()),
+                "round trip of {forwarded:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn too_long_paths_are_refused() {
+    let ok = format!("/{}", "a".repeat(8191));
+    assert!(canonicalize(&ok).is_ok());
+    let long = format!("/{}", "a".repeat(8192));
+    assert_eq!(canonicalize(&long), Err(PathError::TooLong));
+}
+
+#[test]
+fn plus_fix_off_keeps_plus() {
+    assert_eq!(encode_forward("/a+b c", false), "/a+b%20c");
+}
+
+const NAME: &str = "__token__";
+
+fn options() -> LocateOptions<'static> {
+    LocateOptions {
+        token_name: NAME,
+        path_tokens: true,
+        cookie_tokens: true,
+    }
+}
+
+#[test]
+fn path_token_segment_is_removed_before_canonicalisation() {
+    let located = locate(
+        "/__token__=exp%3D1%7Ehmac%3Dab/acme/main/x.deb",
+        None,
+        &[],
+        options(),
+    );
+    let token = located.token.expect("path token found");
+    assert_eq!(token.source, TokenSource::Path);
+    assert_eq!(token.text.as_deref(), Ok("exp=1~hmac=ab"));
+    assert_eq!(located.uri, "/acme/main/x.deb");
+
+    let only = locate("/__token__=abc", None, &[], options());
+    assert_eq!(only.uri, "/");
+    // Not the first segment: an ordinary path.
+    let later = locate("/acme/__token__=abc/x", None, &[], options());
+    assert!(later.token.is_none());
+    assert_eq!(later.uri, "/acme/__token__=abc/x");
+    // Disabled: an ordinary path too.
+    let off = locate(
+        "/__token__=abc/x",
+        None,
+        &[],
+        LocateOptions {
+            path_tokens: false,
+            ..options()
+        },
+    );
+    assert!(off.token.is_none());
+    // A longer name that merely starts with the token name is not the token.
+    let prefix = locate("/__token__x=abc/x", None, &[], options());
+    assert!(prefix.token.is_none());
+}
+
+/// (query string, first token value, forwarded query string).
+const QUERIES: &[(&str, Option<&str>, &str)] = &[
+    ("__token__=abc", Some("abc"), ""),
+    ("a=1&__token__=abc&b=2", Some("abc"), "a=1&b=2"),
+    // Other parameters keep their order and bytes, encoded or not.
+    (
+        "z=%2B+&__token__=abc&a=%zz&a=1",
+        Some("abc"),
+        "z=%2B+&a=%zz&a=1",
+    ),
+    // Repeated token parameters: the first is used, all are stripped.
+    ("__token__=first&x=1&__token__=second", Some("first"), "x=1"),
+    // Empty and valueless parameters elsewhere are kept as they were.
+    ("a=&b&&__token__=abc&c=", Some("abc"), "a=&b&&c="),
+    // A valueless token parameter is found (and is then malformed).
+    ("a=1&__token__", Some(""), "a=1"),
+    ("__token__=", Some(""), ""),
+    // Names are compared exactly.
+    ("__TOKEN__=abc&__token__x=1", None, ""),
+    ("a=__token__=abc", None, ""),
+    ("", None, ""),
+];
+
+#[test]
+fn query_token_table() {
+    for (query, token, forwarded) in QUERIES {
+        match (strip_query(query, NAME), token) {
+            (Some((value, kept)), Some(expected)) => {
+                assert_eq!(value, *expected, "token from {query:?}");
+                assert_eq!(kept, *forwarded, "forwarded query from {query:?}");
+            }
+            (None, None) => {}
+            (got, expected) => panic!("{query:?}: got {got:?}, expected token {expected:?}"),
+        }
+    }
+}
+
+#[test]
+fn query_token_value_is_percent_decoded_and_plus_stays_plus() {
+    let located = locate(
+        "/a",
+        Some("__token__=exp%3D1%7Eacl%3D%2Fa+b%7Ehmac%3D00"),
+        &[],
+        options(),
+    );
+    assert_eq!(
+        located.token.map(|t| t.text),
+        Some(Ok("exp=1~acl=/a+b~hmac=00".to_string()))
+    );
+    assert_eq!(located.querystring.as_deref(), Some(""));
+    let bad = locate("/a", Some("__token__=%zz"), &[], options());
+    assert!(
+        bad.token.expect("found").text.is_err(),
+        "bad escape in token value is malformed"
+    );
+}
+
+/// (cookie header values, token value, forwarded header values; empty = header dropped).
+const COOKIES: &[(&[&str], Option<&str>, &[&str])] = &[
+    (&["__token__=abc"], Some("abc"), &[]),
+    (&["a=1; __token__=abc; b=2"], Some("abc"), &["a=1; b=2"]),
+    (&["a=1;__token__=abc;b=2"], Some("abc"), &["a=1; b=2"]),
+    (
+        &["session=xyz", "__token__=abc"],
+        Some("abc"),
+        &["session=xyz"],
+    ),
+    (&["__token__=one; __token__=two"], Some("one"), &[]),
+    (&["a=1; b=2"], None, &["a=1; b=2"]),
+    (&["__token__x=1; x__token__=2"], None, &[]),
+];
+
+#[test]
+fn cookie_token_table() {
+    for (values, token, forwarded) in COOKIES {
+        match (strip_cookies(values, NAME), token) {
+            (Some((value, kept)), Some(expected)) => {
+                assert_eq!(value, *expected, "token from {values:?}");
+                assert_eq!(kept, *forwarded, "forwarded cookies from {values:?}");
+            }
+            (None, None) => {}
+            (got, expected) => panic!("{values:?}: got {got:?}, expected token {expected:?}"),
+        }
+    }
+}
+
+#[test]
+fn search_order_is_path_then_query_then_cookie_and_all_are_stripped() {
+    let located = locate(
+        "/__token__=P/x",
+        Some("__token__=Q&a=1"),
+        &["__token__=C; s=1"],
+        options(),
+    );
+    let token = located.token.expect("found");
+    assert_eq!(
+        (token.source, token.text.as_deref()),
+        (TokenSource::Path, Ok("P"))
+    );
+    assert_eq!(located.querystring.as_deref(), Some("a=1"));
+    assert_eq!(located.cookies, Some(vec!["s=1".to_string()]));
+
+    let located = locate("/x", Some("__token__=Q"), &["__token__=C"], options());
+    assert_eq!(located.token.map(|t| t.source), Some(TokenSource::Query));
+
+    let located = locate("/x", Some("a=1"), &["__token__=C"], options());
+    assert_eq!(located.token.map(|t| t.source), Some(TokenSource::Cookie));
+    assert_eq!(
+        located.querystring, None,
+        "query without a token is forwarded untouched"
+    );
+
+    let off = locate(
+        "/x",
+        None,
+        &["__token__=C"],
+        LocateOptions {
+            cookie_tokens: false,
+            ..options()
+        },
+    );
+    assert!(off.token.is_none());
+    assert_eq!(off.cookies, None);
+}

@@ -1,0 +1,375 @@
+//! Properties over arbitrary inputs: sign/verify round trip, single-byte tamper detection,
+//! and a parser that never panics.
+
+use edgegate_core::path::{canonicalize, encode_forward};
+use edgegate_core::token::ParsedToken;
+use edgegate_core::{Claims, Config, Gate, KeyConfig, Reason, Scope, Secret};
+use proptest::prelude::*;
+
+fn gate(secret_hex: &str, salt: &str) -> Gate {
+    let config = Config {
+        salt: salt.to_string(),
+        keys: vec![KeyConfig {
+            id: "k".into(),
+            secret: Some(Secret::new(secret_hex)),
+            secret_env: None,
+        }],
+        ..Config::default()
+    };
+    Gate::new(&config).expect("valid test config")
+}
+
+/// Canonical paths: '/'-separated segments of printable characters, no "." or "..".
+fn path_strategy() -> impl Strategy<Value = String> {
+    prop::collection::vec("[a-zA-Z0-9 _+~!$&'()*,;=:@é日-]{1,12}", 1..5).prop_map(|segments| {
+        let joined = segments
+            .into_iter()
+            .map(|s| {
+                if s == "." || s == ".." {
+                    "x".to_string()
+                } else {
+                    s
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        format!("/{joined}")
+    })
+}
+
+fn value_strategy() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9._:/-]{1,16}"
+}
+
+prop_compose! {
+    fn claims_strategy()(
+        path in path_strategy(),
+        url in any::<bool>(),
+        extra_acl in prop::option::of(path_strategy()),
+        start in prop::option::of(1_000u64..1_700_000_000),
+        ttl in 1u64..100_000,
+        ip in prop::option::of(prop_oneof![
+            any::<[u8; 4]>().prop_map(|b| std::net::Ipv4Addr::from(b).to_string()),
+            any::<[u8; 16]>().prop_map(|b| std::net::Ipv6Addr::from(b).to_string()),
+        ]),
+        id in prop::option::of(value_strategy()),
+        data in prop::option::of(value_strategy()),
+    ) -> (Claims, String) {
+        let expires = start.unwrap_or(1_700_000_000) + ttl;
+        let scope = if url {
+            Scope::Url(path.clone())
+        } else {
+            // '~' and '!' delimit fields and ACLs; an ACL covers them with '?' (core README).
+            let pattern = |p: &str| p.replace(['~', '!'], "?");
+            let mut acls = vec![format!("{}*", pattern(&path))];
+            acls.extend(extra_acl.map(|p| pattern(&p)));
+            Scope::Acl(acls)
+        };
+        (Claims { ip, start, expires, scope, id, data }, path)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn verify_of_sign_is_ok(
+        (claims, path) in claims_strategy(),
+        key in any::<[u8; 32]>(),
+        salt in "[a-z0-9]{0,8}",
+    ) {
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        let gate = gate(&hex, &salt);
+        let token = gate.sign(&claims).expect("signable");
+        let now = claims.start.unwrap_or(claims.expires - 1);
+        let verified = gate.verify(&token, &path, claims.ip.as_deref(), now);
+        prop_assert!(verified.is_ok(), "token {token:?} for {path:?}: {verified:?}");
+        // The same token also verifies for the path a client sends percent-encoded.
+        let sent = encode_forward(&path, true);
+        let canonical = canonicalize(&sent).expect("canonical");
+        prop_assert_eq!(&canonical, &path);
+    }
+
+    #[test]
+    fn any_single_byte_change_is_denied(
+        (claims, path) in claims_strategy(),
+        position in any::<prop::sample::Index>(),
+        replacement in any::<u8>(),
+    ) {
+        let gate = gate("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff", "");
+        let token = gate.sign(&claims).expect("signable");
+        let now = claims.start.unwrap_or(claims.expires - 1);
+        let mut bytes = token.clone().into_bytes();
+        let i = position.index(bytes.len());
+        prop_assume!(bytes[i] != replacement);
+        // Hex case is not significant in the HMAC (SPEC §2: either case accepted).
+        prop_assume!(!(bytes[i].is_ascii_hexdigit() && replacement.is_ascii_hexdigit()
+            && bytes[i].eq_ignore_ascii_case(&replacement) && token[..i].contains("hmac=")));
+        bytes[i] = replacement;
+        if let Ok(tampered) = String::from_utf8(bytes) {
+            let result = gate.verify(&tampered, &path, claims.ip.as_deref(), now);
+            prop_assert!(result.is_err(), "tampered token accepted: byte {i} of {token:?}");
+        }
+    }
+
+    #[test]
+    fn parser_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let text = String::from_utf8_lossy(&bytes);
+        let _ = ParsedToken::parse(&text);
+        let _ = canonicalize(&text);
+    }
+
+    #[test]
+    fn parser_never_panics_on_token_shaped_text(
+        fields in prop::collection::vec(("(ip|st|exp|acl|id|data|hmac|x)", "[0-9a-f/*?!~=.:]{0,70}"), 0..8)
+    ) {
+        let text = fields.iter().map(|(n, v)| format!("{n}={v}")).collect::<Vec<_>>().join("~");
+        let gate = gate("00112233445566778899aabbccddeeff", "");
+        let _ = gate.verify(&text, "/a", Some("192.0.2.1"), 1_700_000_000);
+    }
+}
+
+#[test]
+fn verify_order_hides_everything_behind_the_signature() {
+    let gate = gate("00112233445566778899aabbccddeeff", "");
+    let forged = format!("exp=1~acl=/other/*~hmac={}", "ab".repeat(32));
+    // Expired, wrong ACL, but unsigned: only bad-signature is reported.
+    assert_eq!(
+        gate.verify(&forged, "/a", None, 2_000_000_000).unwrap_err(),
+        Reason::BadSignature
+    );
+}
+
+#[test]
+fn malformed_tokens() {
+    let gate = gate("00112233445566778899aabbccddeeff", "");
+    let mac = "ab".repeat(32);
+    for text in [
+        String::new(),
+        format!("hmac={mac}"),                      // no exp
+        format!("exp=10~exp=11~hmac={mac}"),        // repeated
+        format!("exp=10~foo=1~hmac={mac}"),         // unknown field
+        format!("exp=~hmac={mac}"),                 // empty value
+        format!("exp=10~acl~hmac={mac}"),           // bare field
+        format!("hmac={mac}~exp=10"),               // hmac not last
+        "exp=10~hmac=abc".to_string(),              // short hmac
+        format!("exp=10~hmac={}", "zz".repeat(32)), // non-hex hmac
+        format!("exp=1234567890123~hmac={mac}"),    // 13 digits
+        format!("exp=-1~hmac={mac}"),               // sign
+        format!("st=10~exp=10~hmac={mac}"),         // st >= exp
+        format!("ip=999.1.1.1~exp=10~hmac={mac}"),  // bad ip
+        format!("exp=10~acl=/a!~hmac={mac}"),       // empty acl
+        format!("exp=10~hmac={mac}~"),              // trailing delimiter
+    ] {
+        assert_eq!(
+            gate.verify(&text, "/a", None, 0).unwrap_err(),
+            Reason::MalformedToken,
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn upper_case_hmac_is_accepted() {
+    let gate = gate("00112233445566778899aabbccddeeff", "");
+    let claims = Claims {
+        ip: None,
+        start: None,
+        expires: 100,
+        scope: Scope::acl("/*"),
+        id: None,
+        data: None,
+    };
+    let token = gate.sign(&claims).expect("sign");
+    let (head, mac) = token.split_once("~hmac=").expect("hmac");
+    let upper = format!("{head}~hmac={}", mac.to_ascii_uppercase());
+    assert!(gate.verify(&upper, "/a", None, 50).is_ok());
+}
+
+#[test]
+fn leeway_and_ip_rules() {
+    let gate = gate("00112233445566778899aabbccddeeff", "");
+    let claims = Claims {
+        ip: Some("2001:db8::1".into()),
+        start: Some(1000),
+        expires: 2000,
+        scope: Scope::Acl(vec!["/a/*".into(), "/b/?.deb".into()]),
+        id: None,
+        data: None,
+    };
+    let token = gate.sign(&claims).expect("sign");
+    let ip = Some("2001:0db8:0000::0001");
+    assert!(
+        gate.verify(&token, "/a/x", ip, 2030).is_ok(),
+        "one leeway inside"
+    );
+    assert_eq!(
+        gate.verify(&token, "/a/x", ip, 2031).unwrap_err(),
+        Reason::Expired
+    );
+    assert!(
+        gate.verify(&token, "/a/x", ip, 970).is_ok(),
+        "start minus leeway"
+    );
+    assert_eq!(
+        gate.verify(&token, "/a/x", ip, 969).unwrap_err(),
+        Reason::NotYetValid
+    );
+    assert_eq!(
+        gate.verify(&token, "/a/x", Some("2001:db8::2"), 1500)
+            .unwrap_err(),
+        Reason::IpMismatch
+    );
+    assert_eq!(
+        gate.verify(&token, "/a/x", None, 1500).unwrap_err(),
+        Reason::IpMismatch
+    );
+    assert!(
+        gate.verify(&token, "/b/1.deb", ip, 1500).is_ok(),
+        "second ACL"
+    );
+    assert_eq!(
+        gate.verify(&token, "/b/12.deb", ip, 1500).unwrap_err(),
+        Reason::AclMismatch
+    );
+}
+
+#[test]
+fn rotation_tries_every_key_and_names_the_one_that_matched() {
+    let old = gate("ffeeddccbbaa99887766554433221100", "");
+    let claims = Claims {
+        ip: None,
+        start: None,
+        expires: 100,
+        scope: Scope::acl("/*"),
+        id: None,
+        data: None,
+    };
+    let token = old.sign(&claims).expect("sign");
+    let config = Config {
+        keys: vec![
+            KeyConfig {
+                id: "new".into(),
+                secret: Some(Secret::new("00112233445566778899aabbccddeeff")),
+                secret_env: None,
+            },
+            KeyConfig {
+                id: "old".into(),
+                secret: Some(Secret::new("ffeeddccbbaa99887766554433221100")),
+                secret_env: None,
+            },
+        ],
+        ..Config::default()
+    };
+    let both = Gate::new(&config).expect("config");
+    assert_eq!(
+        both.verify(&token, "/x", None, 10)
+            .expect("verifies")
+            .key_id,
+        "old"
+    );
+    assert_eq!(both.signing_key_id(), "new");
+}
+
+#[test]
+fn config_errors_name_the_field() {
+    let key = |id: &str, secret: &str| KeyConfig {
+        id: id.into(),
+        secret: Some(Secret::new(secret)),
+        secret_env: None,
+    };
+    let cases: Vec<(Config, &str)> = vec![
+        (Config::default(), "keys"),
+        (
+            Config {
+                keys: vec![key("a", "00112233")],
+                ..Config::default()
+            },
+            "keys[0].secret",
+        ),
+        (
+            Config {
+                keys: vec![key("a", "zz112233445566778899aabbccddeeff")],
+                ..Config::default()
+            },
+            "keys[0].secret",
+        ),
+        (
+            Config {
+                keys: vec![
+                    key("a", "00112233445566778899aabbccddeeff"),
+                    key("a", "00112233445566778899aabbccddeeff"),
+                ],
+                ..Config::default()
+            },
+            "keys[1].id",
+        ),
+        (
+            Config {
+                token_name: String::new(),
+                keys: vec![key("a", "00112233445566778899aabbccddeeff")],
+                ..Config::default()
+            },
+            "token_name",
+        ),
+        (
+            Config {
+                public_prefixes: vec!["acme".into()],
+                keys: vec![key("a", "00112233445566778899aabbccddeeff")],
+                ..Config::default()
+            },
+            "public_prefixes[0]",
+        ),
+        (
+            Config {
+                methods: vec!["get".into()],
+                keys: vec![key("a", "00112233445566778899aabbccddeeff")],
+                ..Config::default()
+            },
+            "methods[0]",
+        ),
+    ];
+    for (config, field) in cases {
+        let error = Gate::new(&config).expect_err(field);
+        assert_eq!(error.field, field, "{error}");
+        let secret = config
+            .keys
+            .first()
+            .and_then(|k| k.secret.as_ref())
+            .map(|s| s.expose().to_string());
+        if let Some(secret) = secret {
+            assert!(
+                !error.to_string().contains(&secret),
+                "error text leaks the secret"
+            );
+            assert!(
+                !format!("{config:?}").contains(&secret),
+                "Debug leaks the secret"
+            );
+        }
+    }
+    let unknown = serde_json::from_str::<Config>(r#"{"keys":[],"tokne_name":"x"}"#)
+        .expect_err("unknown field");
+    assert!(unknown.to_string().contains("tokne_name"), "{unknown}");
+}
+
+#[test]
+fn debug_output_never_shows_keys_or_macs() {
+    let secret = "00112233445566778899aabbccddeeff";
+    let gate = gate(secret, "");
+    assert!(!format!("{gate:?}").contains(secret));
+    let claims = Claims {
+        ip: None,
+        start: None,
+        expires: 100,
+        scope: Scope::acl("/*"),
+        id: None,
+        data: None,
+    };
+    let token = gate.sign(&claims).expect("sign");
+    let mac = token.rsplit_once('=').expect("mac").1;
+    let parsed = ParsedToken::parse(&token).expect("parse");
+    assert!(!format!("{parsed:?}").contains(mac));
+    let verified = gate.verify(&token, "/a", None, 50).expect("ok");
+    assert!(!format!("{verified:?}").contains(mac));
+}
