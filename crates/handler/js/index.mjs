@@ -38,7 +38,8 @@ try {
   configBytes = Buffer.alloc(0);
 }
 
-// The live instance and views of its memory (refreshed whenever the memory grows).
+// The live instance and views of its memory (refreshed whenever the memory grows). Null
+// after a fault: the next request instantiates the cached module afresh.
 let gate = null;
 
 function instantiate() {
@@ -51,6 +52,9 @@ function instantiate() {
     input: 0,
     capacity: 0,
     output: 0,
+    // Set while a call into the module is running: a fault then may have left its state
+    // half-updated (a held borrow, a moved arena pointer), so the instance is dropped.
+    busy: false,
   };
   g.capacity = Math.max(configBytes.length, MIN_INPUT);
   g.input = exports.edgegate_input(g.capacity) >>> 0;
@@ -121,7 +125,9 @@ function decide(event, now) {
   const cookies = [];
   if (names !== null) {
     for (const name of names) {
-      for (const entry of headers[name]) cookies.push(field(entry, 'value'));
+      const entries = headers[name];
+      if (!Array.isArray(entries)) throw new TypeError('event header is not a list');
+      for (const entry of entries) cookies.push(field(entry, 'value'));
     }
   }
 
@@ -131,7 +137,9 @@ function decide(event, now) {
   if (hasQuery) need += 3 * query.length;
   for (let i = 0; i < n; i++) need += 3 * cookies[i].length;
   if (need > g.capacity) {
+    g.busy = true;
     g.input = g.exports.edgegate_input(need) >>> 0;
+    g.busy = false;
     if (g.input === 0) throw new Error('edgegate_input failed');
     g.capacity = need;
   }
@@ -170,7 +178,9 @@ function decide(event, now) {
     at += len;
   }
 
+  g.busy = true;
   const flags = g.exports.edgegate_decide(now) >>> 0;
+  g.busy = false;
   if (flags === ERROR) throw new Error('edgegate_decide refused its input');
   refresh(g);
   const out = g.output;
@@ -229,14 +239,25 @@ function logInternal(event, error) {
   );
 }
 
+// Instantiate during the cold start, so the first request does not pay for it and a bad
+// configuration is reported once, at load.
+if (wasmModule !== null) {
+  try {
+    gate = instantiate();
+  } catch (error) {
+    console.error(JSON.stringify({ edgegate: 'cannot instantiate edgegate.wasm', error: String(error) }));
+  }
+}
+
 export const handler = async (event) => {
   try {
     if (wasmModule === null) throw new Error('edgegate.wasm not loaded');
     return decide(event, Math.floor(Date.now() / 1000));
   } catch (error) {
-    // A trapped instance may hold half-updated state (a held borrow, a moved arena
-    // pointer): never reuse it. The next request instantiates the cached module afresh.
-    gate = null;
+    // A fault inside the module (trap, stack overflow): never reuse that instance. The
+    // next request instantiates the cached module afresh. A malformed event rejected
+    // before the call leaves the instance as it was.
+    if (gate !== null && gate.busy) gate = null;
     logInternal(event, error);
     return JSON.parse(INTERNAL);
   }

@@ -1,0 +1,366 @@
+// The Lambda@Edge runtime: the bundle's index.mjs + edgegate.wasm in Node.js, over every
+// fixture in fixtures/events, plus the failure paths (misconfigured, trap, broken module)
+// and the bundle's determinism.
+//
+// Driven by tests/e2e/20-node.sh, which builds and unzips the bundle:
+//   EDGEGATE_BUNDLE_DIR  the unzipped bundle (index.mjs, edgegate.wasm, edgegate.json)
+//   EDGEGATE_BIN         the edgegate binary that built it (for the determinism test)
+// Both are required: without them the suite fails rather than skips.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const bundleDir = process.env.EDGEGATE_BUNDLE_DIR;
+const edgegateBin = process.env.EDGEGATE_BIN;
+assert.ok(bundleDir, 'EDGEGATE_BUNDLE_DIR must point at the unzipped bundle (run tests/e2e/20-node.sh)');
+assert.ok(edgegateBin, 'EDGEGATE_BIN must point at the edgegate binary (run tests/e2e/20-node.sh)');
+for (const file of ['index.mjs', 'edgegate.wasm', 'edgegate.json']) {
+  assert.ok(existsSync(join(bundleDir, file)), `${file} missing from ${bundleDir}`);
+}
+const eventsDir = join(root, 'fixtures', 'events');
+const scratch = mkdtempSync(join(tmpdir(), 'edgegate-node-'));
+process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
+
+const readJson = (path) => JSON.parse(readFileSync(path, 'utf8'));
+
+// Each copy is a distinct module URL, hence a fresh module with its own cold start.
+async function loadHandler({ config, wasm } = {}) {
+  const target = mkdtempSync(join(scratch, 'handler-'));
+  copyFileSync(join(bundleDir, 'index.mjs'), join(target, 'index.mjs'));
+  if (wasm === undefined) copyFileSync(join(bundleDir, 'edgegate.wasm'), join(target, 'edgegate.wasm'));
+  else if (wasm !== null) writeFileSync(join(target, 'edgegate.wasm'), wasm);
+  if (config === undefined) copyFileSync(join(bundleDir, 'edgegate.json'), join(target, 'edgegate.json'));
+  else if (config !== null) writeFileSync(join(target, 'edgegate.json'), config);
+  const errors = [];
+  const module = await quiet(errors, () => import(pathToFileURL(join(target, 'index.mjs')).href));
+  return { handler: module.handler, loadErrors: errors };
+}
+
+// Runs `fn` with console.log/error captured; returns fn's result.
+async function quiet(sink, fn) {
+  const { log, error } = console;
+  console.log = (...args) => sink.push(args.join(' '));
+  console.error = (...args) => sink.push(args.join(' '));
+  try {
+    return await fn();
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}
+
+// Calls the handler at a fixed clock (the fixtures' `now`), capturing its log lines.
+async function invoke(handler, event, now) {
+  const realNow = Date.now;
+  Date.now = () => now * 1000;
+  const logs = [];
+  try {
+    const result = await quiet(logs, () => handler(event));
+    return { result, logs };
+  } finally {
+    Date.now = realNow;
+  }
+}
+
+function fixtureCases(dir) {
+  const names = readdirSync(dir)
+    .filter((f) => f.endsWith('.json') && !f.endsWith('.expected.json') && f !== 'edgegate.json')
+    .sort();
+  return names.map((file) => {
+    const name = file.slice(0, -'.json'.length);
+    const expectedPath = join(dir, `${name}.expected.json`);
+    assert.ok(existsSync(expectedPath), `${name}: ${expectedPath} missing`);
+    return { name, event: readJson(join(dir, file)), expected: readJson(expectedPath) };
+  });
+}
+
+function checkCase(name, expected, { result, logs }, eventText) {
+  assert.deepStrictEqual(result, expected.result, `${name}: result`);
+  if (expected.log_reason === null) {
+    assert.deepStrictEqual(logs, [], `${name}: a plain forward writes no log line`);
+  } else {
+    assert.equal(logs.length, 1, `${name}: exactly one log line, got ${JSON.stringify(logs)}`);
+    const line = JSON.parse(logs[0]);
+    assert.equal(line.reason, expected.log_reason, `${name}: log reason`);
+    assert.ok(!/hmac/i.test(logs[0]), `${name}: the log line carries no token: ${logs[0]}`);
+    // No token value either: any `__token__=...` value of the event must be absent.
+    for (const match of eventText.matchAll(/__token__=([^&;"/\s]{16,})/g)) {
+      assert.ok(!logs[0].includes(match[1]), `${name}: token text in the log line`);
+    }
+  }
+}
+
+const cases = fixtureCases(eventsDir);
+const misconfiguredCases = fixtureCases(join(eventsDir, 'misconfigured'));
+
+test('the fixture set is there', () => {
+  assert.ok(cases.length >= 30, `only ${cases.length} fixture events`);
+  assert.ok(misconfiguredCases.length >= 1, 'no misconfigured fixture');
+});
+
+test('every fixture event gives the expected result and log line', async (t) => {
+  const { handler, loadErrors } = await loadHandler();
+  assert.deepStrictEqual(loadErrors, [], 'the bundle configuration loads silently');
+  for (const { name, event, expected } of cases) {
+    await t.test(name, async () => {
+      const eventText = JSON.stringify(event);
+      const outcome = await invoke(handler, structuredClone(event), expected.now);
+      checkCase(name, expected, outcome, eventText);
+    });
+  }
+});
+
+test('every fixture, in one instance, in reverse order: no state leaks between requests', async () => {
+  const { handler } = await loadHandler();
+  for (const { name, event, expected } of [...cases].reverse()) {
+    const outcome = await invoke(handler, structuredClone(event), expected.now);
+    checkCase(name, expected, outcome, JSON.stringify(event));
+  }
+});
+
+test('misconfigured fixtures answer 500 misconfigured', async (t) => {
+  const config = readFileSync(join(eventsDir, 'misconfigured', 'edgegate.json'));
+  const { handler, loadErrors } = await loadHandler({ config });
+  assert.equal(loadErrors.length, 1, 'one cold-start error line');
+  assert.match(loadErrors[0], /keys\[0\]\.secret/, 'the error names the field');
+  for (const { name, event, expected } of misconfiguredCases) {
+    await t.test(name, async () => {
+      const outcome = await invoke(handler, structuredClone(event), expected.now);
+      checkCase(name, expected, outcome, JSON.stringify(event));
+    });
+  }
+});
+
+test('an invalid configuration answers every request 500 misconfigured', async (t) => {
+  const misconfigured = misconfiguredCases.find((c) => c.name === 'misconfigured').expected.result;
+  const variants = {
+    'missing edgegate.json': null,
+    'not JSON': 'not json',
+    'not UTF-8': Buffer.from([0xff, 0xfe, 0x7b]),
+    'no key': JSON.stringify({ keys: [] }),
+    'unknown field': JSON.stringify({ ...readJson(join(bundleDir, 'edgegate.json')), colour: 'blue' }),
+  };
+  for (const [label, config] of Object.entries(variants)) {
+    await t.test(label, async () => {
+      const { handler } = await loadHandler({ config });
+      for (const { name, event, expected } of cases) {
+        // An event without a request is `internal` before the configuration is consulted.
+        const want = expected.log_reason === 'internal' ? expected : { result: misconfigured, log_reason: 'misconfigured' };
+        const { result, logs } = await invoke(handler, structuredClone(event), expected.now);
+        assert.deepStrictEqual(result, want.result, `${name} under ${label}`);
+        assert.equal(logs.length, 1, `${name}: one log line`);
+        assert.equal(JSON.parse(logs[0]).reason, want.log_reason);
+      }
+    });
+  }
+});
+
+// The 500 `internal` document as Rust serializes `response(Reason::Internal, None)`, read
+// from a fresh instance of the bundle's module.
+function rustInternalResponse() {
+  const module = new WebAssembly.Module(readFileSync(join(bundleDir, 'edgegate.wasm')));
+  const { exports } = new WebAssembly.Instance(module, {});
+  const len = exports.edgegate_internal_response() >>> 0;
+  const out = (exports.edgegate_output() >>> 0) / 4;
+  const words = new Uint32Array(exports.memory.buffer);
+  assert.equal(words[out + 1], len);
+  return Buffer.from(exports.memory.buffer, words[out], len).toString('utf8');
+}
+
+test('a trap answers 500 internal (the Rust document), and the next request works', async () => {
+  const internal = JSON.parse(rustInternalResponse());
+  assert.equal(internal.status, '500');
+  assert.equal(internal.headers['x-edgegate-reason'][0].value, 'internal');
+  const forward = cases.find((c) => c.expected.log_reason === null && c.event.Records?.length);
+  const deny = cases.find((c) => c.expected.result.status === '403');
+
+  // Capture the instances index.mjs creates, to inject a fault into the live one.
+  const instances = [];
+  const RealInstance = WebAssembly.Instance;
+  WebAssembly.Instance = function (module, imports) {
+    const instance = new RealInstance(module, imports);
+    instances.push(instance);
+    return instance;
+  };
+  try {
+    const { handler } = await loadHandler();
+    checkCase(forward.name, forward.expected, await invoke(handler, structuredClone(forward.event), forward.expected.now), '');
+    assert.equal(instances.length, 1);
+
+    instances[0].exports.edgegate_fault();
+    const trapped = await invoke(handler, structuredClone(forward.event), forward.expected.now);
+    assert.deepStrictEqual(trapped.result, internal, 'trap: 500 internal, identical to Rust');
+    assert.equal(trapped.logs.length, 1);
+    assert.equal(JSON.parse(trapped.logs[0]).reason, 'internal');
+    // The trapped instance is unusable (its state is still borrowed): reusing it would trap.
+    assert.throws(() => instances[0].exports.edgegate_decide(0), WebAssembly.RuntimeError);
+
+    for (const c of [forward, deny, forward]) {
+      checkCase(c.name, c.expected, await invoke(handler, structuredClone(c.event), c.expected.now), '');
+    }
+    assert.equal(instances.length, 2, 'exactly one re-instantiation after the trap');
+  } finally {
+    WebAssembly.Instance = RealInstance;
+  }
+});
+
+test('a JavaScript exception answers 500 internal, never a forward', async (t) => {
+  const internal = JSON.parse(rustInternalResponse());
+  const { handler } = await loadHandler();
+  const forward = cases.find((c) => c.expected.log_reason === null && c.event.Records?.length);
+  const broken = {
+    'no event': undefined,
+    'no Records': {},
+    'uri not a string': (e) => (e.Records[0].cf.request.uri = 42),
+    'method missing': (e) => delete e.Records[0].cf.request.method,
+    'querystring an object': (e) => (e.Records[0].cf.request.querystring = {}),
+    'cookie entry without value': (e) => (e.Records[0].cf.request.headers.cookie = [{ key: 'Cookie' }]),
+    'headers entry not a list': (e) => (e.Records[0].cf.request.headers.cookie = 'a=b'),
+  };
+  for (const [label, edit] of Object.entries(broken)) {
+    await t.test(label, async () => {
+      let event = edit;
+      if (typeof edit === 'function') {
+        event = structuredClone(forward.event);
+        edit(event);
+      }
+      const { result, logs } = await invoke(handler, event, forward.expected.now);
+      assert.deepStrictEqual(result, internal, label);
+      assert.equal(JSON.parse(logs[0]).reason, 'internal');
+    });
+  }
+  // And the handler still works afterwards.
+  checkCase(forward.name, forward.expected, await invoke(handler, structuredClone(forward.event), forward.expected.now), '');
+});
+
+test('an unloadable module answers 500 internal for every request', async () => {
+  const internal = JSON.parse(rustInternalResponse());
+  for (const wasm of [null, Buffer.from('not wasm')]) {
+    const { handler, loadErrors } = await loadHandler({ wasm });
+    assert.equal(loadErrors.length, 1, 'the load failure is reported once');
+    for (const { event, expected } of cases.slice(0, 5)) {
+      const { result } = await invoke(handler, structuredClone(event), expected.now);
+      assert.deepStrictEqual(result, internal);
+    }
+  }
+});
+
+test('a clock that is not a time fails closed', async () => {
+  const internal = JSON.parse(rustInternalResponse());
+  const { handler } = await loadHandler();
+  const forward = cases.find((c) => c.expected.log_reason === null && c.event.Records?.length);
+  for (const now of [NaN, -1, Infinity]) {
+    const { result } = await invoke(handler, structuredClone(forward.event), now);
+    assert.deepStrictEqual(result, internal, `now = ${now}`);
+  }
+});
+
+// Tokens for requests the fixtures do not have: signed here with the fixture key.
+function sign(fields) {
+  const config = readJson(join(bundleDir, 'edgegate.json'));
+  const key = Buffer.from(config.keys[0].secret, 'hex');
+  return `${fields}~hmac=${createHmac('sha256', key).update(fields).digest('hex')}`;
+}
+
+function viewerEvent({ uri, querystring = '', headers = {} }) {
+  return {
+    Records: [
+      {
+        cf: {
+          config: { distributionId: 'EDFDVBD6EXAMPLE', requestId: 'node-test', eventType: 'viewer-request' },
+          request: { clientIp: '203.0.113.10', headers, method: 'GET', querystring, uri },
+        },
+      },
+    ],
+  };
+}
+
+test('large requests grow the input region; later requests still work', async () => {
+  const { handler } = await loadHandler();
+  const now = 1_800_000_000;
+  const token = sign(`exp=${now + 60}~acl=/acme/*`);
+  const big = 'x'.repeat(70_000);
+  const event = viewerEvent({
+    uri: '/acme/main/pool/a.deb',
+    headers: { cookie: [{ key: 'Cookie', value: `big=${big}; __token__=${token}; z=1` }] },
+  });
+  const { result, logs } = await invoke(handler, event, now);
+  assert.deepStrictEqual(logs, []);
+  assert.deepStrictEqual(result.headers.cookie, [{ key: 'Cookie', value: `big=${big}; z=1` }]);
+  for (const { name, event: e, expected } of cases) {
+    checkCase(name, expected, await invoke(handler, structuredClone(e), expected.now), JSON.stringify(e));
+  }
+});
+
+test('non-ASCII request text is passed as UTF-8 and re-encoded', async () => {
+  const { handler } = await loadHandler();
+  const now = 1_800_000_000;
+  const token = sign(`exp=${now + 60}~acl=/acme/*`);
+  const event = viewerEvent({ uri: '/acme/main/café ☃.deb', querystring: `q=ü&__token__=${token}` });
+  const { result, logs } = await invoke(handler, event, now);
+  assert.deepStrictEqual(logs, []);
+  assert.equal(result.uri, '/acme/main/caf%C3%A9%20%E2%98%83.deb');
+  assert.equal(result.querystring, 'q=ü');
+});
+
+// Minimal zip reader: the central directory's entries (name, time, date, mode, method).
+function zipEntries(zip) {
+  const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));
+  assert.ok(eocd >= 0, 'end of central directory');
+  const count = zip.readUInt16LE(eocd + 10);
+  let at = zip.readUInt32LE(eocd + 16);
+  const entries = [];
+  for (let i = 0; i < count; i++) {
+    assert.equal(zip.readUInt32LE(at), 0x02014b50, 'central directory entry');
+    const nameLen = zip.readUInt16LE(at + 28);
+    const extraLen = zip.readUInt16LE(at + 30);
+    const commentLen = zip.readUInt16LE(at + 32);
+    entries.push({
+      name: zip.toString('utf8', at + 46, at + 46 + nameLen),
+      system: zip.readUInt8(at + 5),
+      method: zip.readUInt16LE(at + 10),
+      time: zip.readUInt16LE(at + 12),
+      date: zip.readUInt16LE(at + 14),
+      mode: zip.readUInt32LE(at + 38) >>> 16,
+    });
+    at += 46 + nameLen + extraLen + commentLen;
+  }
+  return entries;
+}
+
+test('the bundle is byte-identical across builds, with fixed entries', async () => {
+  const config = join(root, 'fixtures', 'config', 'edgegate.toml');
+  const build = (out) => {
+    const run = spawnSync(edgegateBin, ['--output', 'json', 'bundle', '--config', config, '--out', out], { encoding: 'utf8' });
+    assert.equal(run.status, 0, `edgegate bundle failed: ${run.stderr}`);
+    return JSON.parse(run.stdout);
+  };
+  const first = build(join(scratch, 'first.zip'));
+  await new Promise((resolve) => setTimeout(resolve, 1100)); // a different wall-clock second
+  const second = build(join(scratch, 'second.zip'));
+  const a = readFileSync(first.path);
+  const b = readFileSync(second.path);
+  assert.ok(a.equals(b), 'two builds, same bytes');
+  assert.equal(first.size, a.length);
+  assert.equal(first.code_sha256, createHash('sha256').update(a).digest('base64'), 'CodeSha256 = base64(sha256(zip))');
+  assert.equal(second.code_sha256, first.code_sha256);
+  assert.ok(a.length <= 150 * 1024, `bundle ${a.length} bytes, goal 150 KB`);
+  assert.deepStrictEqual(
+    zipEntries(a).map((e) => [e.name, e.system, e.method, e.time, e.date, e.mode.toString(8)]),
+    [
+      ['index.mjs', 3, 8, 0, 0x21, '100644'],
+      ['edgegate.wasm', 3, 8, 0, 0x21, '100644'],
+      ['edgegate.json', 3, 8, 0, 0x21, '100644'],
+    ],
+    'order, Unix system, deflate, 1980-01-01 00:00, mode 0644',
+  );
+  // The bundle under test is this build's: same loader as the source tree, same config.
+  assert.ok(readFileSync(join(bundleDir, 'index.mjs')).equals(readFileSync(join(root, 'crates/handler/js/index.mjs'))));
+  assert.deepStrictEqual(readJson(join(bundleDir, 'edgegate.json')), readJson(join(root, 'fixtures/config/edgegate.json')));
+});
