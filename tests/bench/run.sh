@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `make bench`: every speed and size goal, each measured against its peer in the same run.
+# Sections print their figures and ratios; nothing here asserts on time.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+
+echo "=== core: verify vs HMAC-SHA256 alone (criterion)"
+cargo bench -q -p edgegate-core --bench verify -- --warm-up-time 2 --measurement-time 5 acl-token 2>&1 | tee target/bench-core.txt | grep -E "^acl-token|time:"
+python3 - target/bench-core.txt <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def mid(name):
+    m = re.search(re.escape(name) + r"\s+time:\s+\[\S+ \S+ (\S+) (\S+)", text)
+    value, unit = float(m.group(1)), m.group(2)
+    return value * {"ps": 1e-3, "ns": 1, "µs": 1e3, "us": 1e3}[unit]
+v, alone, one = mid("acl-token/verify"), mid("acl-token/hmac-sha256-alone"), mid("acl-token/hmac-sha256-one-shot")
+print(f"core: verify {v:.1f} ns; HMAC prepared key {alone:.1f} ns (ratio {v/alone:.2f}x); "
+      f"HMAC one-shot {one:.1f} ns (ratio {v/one:.2f}x); goal <= 1.3x")
+PY
