@@ -1043,3 +1043,74 @@ async fn publish_after_a_successful_update_publishes_with_the_code_sha256_guard(
     let last: serde_json::Value = serde_json::from_str(&last).expect("json");
     assert_eq!(last["CodeSha256"], new.code_sha256.as_str());
 }
+
+#[tokio::test]
+async fn prune_reports_a_replicated_version_as_retry_later_and_still_succeeds() {
+    let versions: String = (1..=3)
+        .map(|v| format!(r#"{{"FunctionArn":"{FN_ARN}:{v}","Version":"{v}","CodeSha256":"sha{v}=","LastModified":"2026-11-2{v}T10:00:00.000+0000"}}"#))
+        .collect::<Vec<_>>()
+        .join(",");
+    let (clients, http) = replay(vec![
+        lambda_json(
+            200,
+            &format!(
+                r#"{{"Versions":[{{"FunctionArn":"{FN_ARN}:$LATEST","Version":"$LATEST"}},{versions}]}}"#
+            ),
+        ),
+        distribution_list(None, &[]),
+        lambda_error(
+            400,
+            "InvalidParameterValueException",
+            &format!(
+                "Lambda was unable to delete {FN_ARN}:2 because it is a replicated function. Please see our documentation for Deleting Lambda@Edge Functions and Replicas."
+            ),
+        ),
+        respond(204, &[], ""),
+    ]);
+    let results =
+        super::versions::prune_versions(&clients, "packagecloud_cloudfront_auth", 1, false)
+            .await
+            .expect("prune succeeds");
+    let actions: Vec<(u64, super::versions::PruneAction)> =
+        results.iter().map(|r| (r.version, r.action)).collect();
+    use super::versions::PruneAction::{Deleted, KeptNewest, StillReplicated};
+    assert_eq!(
+        actions,
+        vec![(3, KeptNewest), (2, StillReplicated), (1, Deleted)]
+    );
+    let deletes: Vec<String> = http
+        .actual_requests()
+        .filter(|r| r.method() == "DELETE")
+        .map(|r| r.uri().to_owned())
+        .collect();
+    assert_eq!(deletes.len(), 2);
+    assert!(
+        deletes[0].contains("Qualifier=2") && deletes[1].contains("Qualifier=1"),
+        "{deletes:?}"
+    );
+}
+
+#[tokio::test]
+async fn prune_stops_on_any_other_delete_error() {
+    let (clients, _) = replay(vec![
+        lambda_json(
+            200,
+            &format!(
+                r#"{{"Versions":[{{"FunctionArn":"{FN_ARN}:1","Version":"1"}},{{"FunctionArn":"{FN_ARN}:2","Version":"2"}}]}}"#
+            ),
+        ),
+        distribution_list(None, &[]),
+        lambda_error(
+            403,
+            "AccessDeniedException",
+            "not authorized to perform: lambda:DeleteFunction",
+        ),
+    ]);
+    let error = super::versions::prune_versions(&clients, "packagecloud_cloudfront_auth", 1, false)
+        .await
+        .expect_err("fails");
+    let failure = error.downcast_ref::<AwsFailure>().expect("AWS failure");
+    assert_eq!(failure.call, "lambda:DeleteFunction");
+    assert_eq!(failure.resource, "packagecloud_cloudfront_auth:1");
+    assert_eq!(failure.code.as_deref(), Some("AccessDeniedException"));
+}
