@@ -72,7 +72,8 @@ pub struct SignArgs {
     /// ACL pattern (repeat for several; joined with `!`).
     #[arg(long, conflicts_with = "url", required_unless_present = "url")]
     pub acl: Vec<String>,
-    /// Path for a URL token (valid for exactly this path).
+    /// Path for a URL token (valid for exactly this path). Percent-encoding is allowed:
+    /// the token is signed over the canonical, decoded path (SPEC §3), as the gate checks it.
     #[arg(long)]
     pub url: Option<String>,
     /// Lifetime in seconds from now.
@@ -108,7 +109,8 @@ pub struct SignArgs {
 pub struct VerifyArgs {
     #[arg(long)]
     pub config: PathBuf,
-    /// Token text (percent-encoded or not).
+    /// Token as carried in a URL or cookie: percent-decoded once, as the gate does (raw
+    /// token text without `%` passes unchanged).
     #[arg(long)]
     pub token: String,
     /// Request path (raw, percent-encoded as a client sends it).
