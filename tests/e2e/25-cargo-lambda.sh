@@ -140,8 +140,15 @@ def run_group(label, config, now, group):
     emulator = Emulator(label, config, now)
     try:
         results = [(path, expected, *emulator.invoke(path)) for path, expected in group]
-        time.sleep(0.5)  # let the last log line reach the watch output
-        logs = emulator.log_lines()
+        # The function prints its log line before it answers, but the line reaches the
+        # watch output through another process: wait (bounded) until all are there.
+        want_lines = sum(1 for _, expected in group if expected["log_reason"])
+        deadline = time.time() + 10
+        while True:
+            logs = emulator.log_lines()
+            if sum(map(len, logs.values())) >= want_lines or time.time() > deadline:
+                break
+            time.sleep(0.2)
         for path, expected, got, error in results:
             name = f"{label}: {path.relative_to(events)}"
             problems = []
