@@ -18,3 +18,18 @@ v, alone, one = mid("acl-token/verify"), mid("acl-token/hmac-sha256-alone"), mid
 print(f"core: verify {v:.1f} ns; HMAC prepared key {alone:.1f} ns (ratio {v/alone:.2f}x); "
       f"HMAC one-shot {one:.1f} ns (ratio {v/one:.2f}x); goal <= 1.3x")
 PY
+
+echo "=== node handler: bundle index.mjs + edgegate.wasm vs a plain node:crypto verifier; bundle size"
+(
+  cargo build --quiet -p edgegate
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  target/debug/edgegate --output json bundle --config fixtures/config/edgegate.toml --out "$tmp/edgegate.zip" > "$tmp/bundle.json"
+  unzip -q "$tmp/edgegate.zip" -d "$tmp/bundle"
+  node tests/bench/node-handler.mjs "$tmp/bundle"
+  node -e '
+    const { size } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const goal = 150 * 1024;
+    console.log(`bundle: ${size} bytes (${(size / 1024).toFixed(1)} KB), goal <= 150 KB: ${size <= goal ? "met" : "NOT met"}`);
+  ' "$tmp/bundle.json"
+)
