@@ -13,6 +13,8 @@ pub mod versions;
 #[cfg(test)]
 mod moto_tests;
 #[cfg(test)]
+mod policy_tests;
+#[cfg(test)]
 mod replay_tests;
 #[cfg(test)]
 pub mod testing;

@@ -1,0 +1,101 @@
+//! The deployer policy lists exactly the actions the CLI calls. Every SDK call in this module
+//! names itself (as an IAM action) in its `aws_failure`, so the sources are the list.
+
+use std::collections::BTreeSet;
+
+const SOURCES: &[&str] = &[
+    include_str!("function.rs"),
+    include_str!("publish.rs"),
+    include_str!("distribution.rs"),
+    include_str!("versions.rs"),
+];
+
+/// Not called by the CLI, but required of the caller by AWS (see deploy/policies/README.md).
+const REQUIRED_BY_AWS: &[&str] = &[
+    "iam:PassRole",
+    "iam:CreateServiceLinkedRole",
+    "lambda:GetFunction",
+    "lambda:EnableReplication*",
+    "lambda:DisableReplication*",
+];
+
+fn called_actions() -> BTreeSet<String> {
+    let mut actions = BTreeSet::new();
+    for source in SOURCES {
+        for quoted in source.split('"').skip(1).step_by(2) {
+            let Some((service, action)) = quoted.split_once(':') else {
+                continue;
+            };
+            let is_action = ["lambda", "iam", "cloudfront"].contains(&service)
+                && !action.is_empty()
+                && action.chars().all(|c| c.is_ascii_alphabetic())
+                && action.starts_with(|c: char| c.is_ascii_uppercase());
+            if is_action {
+                actions.insert(quoted.to_owned());
+            }
+        }
+    }
+    actions
+}
+
+fn policy_actions(document: &str) -> BTreeSet<String> {
+    let policy: serde_json::Value = serde_json::from_str(document).expect("policy JSON");
+    let mut actions = BTreeSet::new();
+    for statement in policy["Statement"].as_array().expect("statements") {
+        assert_eq!(statement["Effect"], "Allow");
+        assert!(statement["Resource"].is_string() || statement["Resource"].is_array());
+        match &statement["Action"] {
+            serde_json::Value::String(a) => {
+                actions.insert(a.clone());
+            }
+            serde_json::Value::Array(list) => {
+                actions.extend(list.iter().map(|a| a.as_str().expect("action").to_owned()))
+            }
+            other => panic!("unexpected Action {other}"),
+        }
+    }
+    actions
+}
+
+#[test]
+fn deployer_policy_lists_exactly_the_calls_the_cli_makes() {
+    let called = called_actions();
+    assert!(called.len() >= 12, "found the calls: {called:?}");
+    let mut expected = called.clone();
+    expected.extend(REQUIRED_BY_AWS.iter().map(|a| (*a).to_owned()));
+    assert_eq!(
+        policy_actions(include_str!("../../policies/deployer-policy.json")),
+        expected
+    );
+}
+
+#[test]
+fn ci_policy_is_a_subset_without_iam_or_deletion() {
+    let ci = policy_actions(include_str!("../../policies/ci-policy.json"));
+    let deployer = policy_actions(include_str!("../../policies/deployer-policy.json"));
+    assert!(
+        ci.is_subset(&deployer),
+        "{:?}",
+        ci.difference(&deployer).collect::<Vec<_>>()
+    );
+    assert!(ci.iter().all(|a| !a.starts_with("iam:")), "{ci:?}");
+    assert!(!ci.contains("lambda:DeleteFunction") && !ci.contains("lambda:CreateFunction"));
+    for needed in [
+        "lambda:UpdateFunctionCode",
+        "lambda:PublishVersion",
+        "cloudfront:UpdateDistribution",
+    ] {
+        assert!(ci.contains(needed), "{needed}");
+    }
+}
+
+#[test]
+fn trust_policies_parse() {
+    for document in [
+        include_str!("../../policies/lambda-trust-policy.json"),
+        include_str!("../../policies/ci-trust-policy.json"),
+    ] {
+        let policy: serde_json::Value = serde_json::from_str(document).expect("JSON");
+        assert_eq!(policy["Version"], "2012-10-17");
+    }
+}
