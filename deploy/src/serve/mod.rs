@@ -1,10 +1,397 @@
-//! `edgegate serve` (SPEC §7): the gate on one machine.
+//! `edgegate serve` (SPEC §7): the gate on one machine. HTTP/1.1 in (hyper on tokio's
+//! multi-thread runtime), the same `edgegate_handler::decide` as the edge, and on forward
+//! the origin: a directory ([`files`]) or an `http://` upstream ([`proxy`]).
+//!
+//! Each request becomes the viewer-request view CloudFront would give the function: the
+//! method, the raw (percent-encoded) path as `uri`, the raw query string, every `cookie`
+//! header value, the peer address as `clientIp`, a generated request id, and the
+//! distribution id `local`. A denial answers with `response()`'s status, headers and
+//! body; nothing but a `Forward` outcome ever reaches the origin.
 
-use anyhow::bail;
+mod body;
+mod demo;
+mod files;
+mod log;
+mod proxy;
 
+use std::convert::Infallible;
+use std::net::{IpAddr, SocketAddr};
+use std::panic::AssertUnwindSafe;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use edgegate_core::{Gate, Reason};
+use edgegate_handler::event::CfResponse;
+use edgegate_handler::{Outcome, RequestView, decide, log_line, response};
+use http::header::{self, HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use serde::Serialize;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{SignalKind, signal};
+
+use self::body::ResponseBody;
+use self::log::{AccessRecord, RequestId};
 use crate::cli::ServeArgs;
-use crate::output::{Output, Status};
+use crate::output::{Output, Status, print_json};
 
-pub async fn run(_args: ServeArgs, _out: Output) -> anyhow::Result<Status> {
-    bail!("serve: not implemented yet")
+/// How long in-flight requests may take to finish after SIGINT/SIGTERM.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Distribution id in the decision log lines of a local gate.
+const DISTRIBUTION_ID: &str = "local";
+
+enum Origin {
+    Dir(PathBuf),
+    Url(proxy::Upstream),
+}
+
+impl Origin {
+    fn describe(&self, given: &str) -> String {
+        match self {
+            Origin::Dir(dir) => format!("directory {}", dir.display()),
+            Origin::Url(_) => format!("upstream {given}"),
+        }
+    }
+}
+
+/// Everything a request needs, built once.
+struct Server {
+    gate: Gate,
+    origin: Origin,
+    /// Random per process, so request ids from two runs do not collide.
+    id_prefix: u32,
+    counter: AtomicU32,
+}
+
+#[derive(Serialize)]
+struct Started<'a> {
+    listen: String,
+    origin: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    demo: Option<&'a demo::Demo>,
+}
+
+pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
+    let (gate, dev_key) = match &args.config {
+        Some(path) => (crate::config::load(path)?.gate, false),
+        None => (
+            Gate::new(&demo::dev_config()).context("development configuration")?,
+            true,
+        ),
+    };
+    let (origin, origin_text, is_demo) = resolve_origin(args.origin.as_deref())?;
+
+    // Signals first: a SIGTERM arriving right after the "listening" line is a shutdown,
+    // not a kill.
+    let mut sigint = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+
+    let listener = TcpListener::bind(args.listen).await.map_err(|e| {
+        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
+            " (port in use; choose another with --listen)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("cannot listen on {}: {e}{hint}", args.listen)
+    })?;
+    let local = listener
+        .local_addr()
+        .context("reading the listening address")?;
+    let url = format!("http://{}", display_addr(local));
+
+    let demo = if dev_key {
+        let demo = demo::demo(&gate, &url, unix_now())?;
+        Some(demo)
+    } else {
+        None
+    };
+    let origin_desc = origin.describe(&origin_text);
+    match out {
+        Output::Json => print_json(&Started {
+            listen: url.clone(),
+            origin: origin_desc,
+            demo: demo.as_ref(),
+        })?,
+        Output::Text => {
+            println!("edgegate serve: listening on {url} (origin: {origin_desc})");
+            if let Some(demo) = &demo {
+                if !is_demo {
+                    println!(
+                        "(the demo URLs below name demo files; your --origin may not have them)"
+                    );
+                }
+                print!("{}", demo::render(demo));
+            }
+        }
+    }
+
+    let mut id_prefix = [0u8; 4];
+    // A fixed prefix only makes ids less unique across runs; never worth failing over.
+    let _ = getrandom::fill(&mut id_prefix);
+    let server = Arc::new(Server {
+        gate,
+        origin,
+        id_prefix: u32::from_be_bytes(id_prefix),
+        counter: AtomicU32::new(0),
+    });
+
+    let graceful = GracefulShutdown::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(30))
+        .keep_alive(true);
+
+    let signal_name = loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        // Out of file descriptors and the like: back off instead of spinning.
+                        eprintln!("edgegate serve: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                // Small responses must not wait for Nagle.
+                let _ = stream.set_nodelay(true);
+                let client_ip: Arc<str> = canonical_ip(peer.ip()).to_string().into();
+                let server = server.clone();
+                let service = service_fn(move |req| handle(server.clone(), client_ip.clone(), req));
+                let conn = builder.serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    // Client resets and timeouts end a connection; they are not server errors.
+                    let _ = conn.await;
+                });
+            }
+            _ = sigint.recv() => break "SIGINT",
+            _ = sigterm.recv() => break "SIGTERM",
+        }
+    };
+
+    drop(listener);
+    let open = graceful.count();
+    eprintln!("edgegate serve: {signal_name}: no longer accepting; draining {open} connection(s)");
+    tokio::select! {
+        () = graceful.shutdown() => eprintln!("edgegate serve: stopped"),
+        () = tokio::time::sleep(DRAIN_TIMEOUT) => {
+            eprintln!("edgegate serve: stopped; in-flight requests cut after {}s", DRAIN_TIMEOUT.as_secs());
+        }
+        _ = sigint.recv() => eprintln!("edgegate serve: second signal, stopped without draining"),
+        _ = sigterm.recv() => eprintln!("edgegate serve: second signal, stopped without draining"),
+    }
+    Ok(Status::Ok)
+}
+
+/// `--origin`: `http://...` is an upstream, anything else a directory; none: the demo.
+fn resolve_origin(given: Option<&str>) -> anyhow::Result<(Origin, String, bool)> {
+    let Some(given) = given else {
+        let dir = demo::demo_dir()?;
+        let text = dir.display().to_string();
+        return Ok((Origin::Dir(dir), text, true));
+    };
+    if given.contains("://") {
+        return Ok((
+            Origin::Url(proxy::Upstream::parse(given)?),
+            given.to_string(),
+            false,
+        ));
+    }
+    if given.is_empty() {
+        bail!("--origin: empty; give a directory or an http:// URL");
+    }
+    let meta =
+        std::fs::metadata(given).with_context(|| format!("--origin {given}: cannot open"))?;
+    if !meta.is_dir() {
+        bail!("--origin {given}: not a directory (give a directory or an http:// URL)");
+    }
+    std::fs::read_dir(given)
+        .with_context(|| format!("--origin {given}: directory not readable"))?;
+    let dir = std::fs::canonicalize(given)
+        .with_context(|| format!("--origin {given}: cannot resolve"))?;
+    let is_demo = demo::demo_dir().is_ok_and(|d| d == dir);
+    Ok((Origin::Dir(dir), given.to_string(), is_demo))
+}
+
+/// The address to print: a wildcard listen address is reachable on loopback.
+fn display_addr(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], addr.port())),
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
+        }
+        _ => addr,
+    }
+}
+
+/// An IPv4 viewer on a dual-stack socket arrives as `::ffff:a.b.c.d`; CloudFront would
+/// report `a.b.c.d`, and an `ip=` token is signed for that.
+fn canonical_ip(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+async fn handle(
+    server: Arc<Server>,
+    client_ip: Arc<str>,
+    req: Request<Incoming>,
+) -> Result<Response<ResponseBody>, Infallible> {
+    let start = Instant::now();
+    let request_id = RequestId::new(
+        server.id_prefix,
+        server.counter.fetch_add(1, Ordering::Relaxed),
+    );
+    let now = unix_now();
+
+    let decided = {
+        // Cookie values that are not UTF-8 cannot appear in a CloudFront event; they are
+        // neither inspected nor forwarded (proxy.rs drops them too).
+        let cookies: Vec<&str> = req
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| std::str::from_utf8(v.as_bytes()).ok())
+            .collect();
+        let view = RequestView {
+            method: req.method().as_str(),
+            uri: req.uri().path(),
+            querystring: req.uri().query(),
+            cookies: &cookies,
+            client_ip: &client_ip,
+            request_id: request_id.as_str(),
+            distribution_id: DISTRIBUTION_ID,
+        };
+        // SPEC §5: a fault inside the gate is a 500 `internal`, never a forward.
+        std::panic::catch_unwind(AssertUnwindSafe(|| decide(&server.gate, &view, now))).map_err(
+            |_| {
+                log_line(
+                    Reason::Internal,
+                    &view,
+                    &log_path(&server.gate, view.uri),
+                    None,
+                )
+            },
+        )
+    };
+
+    let method = req.method().clone();
+    let record = |path: String, status: StatusCode, reason: Option<&'static str>| AccessRecord {
+        start,
+        request_id,
+        client_ip: client_ip.clone(),
+        method: method.clone(),
+        path,
+        status: status.as_u16(),
+        reason,
+        bytes: 0,
+        complete: false,
+    };
+
+    let forward = match decided {
+        Ok(Outcome::Forward(forward)) => forward,
+        Ok(Outcome::Deny(deny)) => {
+            log::decision(&deny.log);
+            let generated = generated(response(deny.reason, Some(server.gate.methods())));
+            let rec = record(
+                log_path(&server.gate, req.uri().path()),
+                generated.status(),
+                Some(deny.reason.code()),
+            );
+            return Ok(with_record(generated, rec));
+        }
+        Err(line) => {
+            log::decision(&line);
+            let generated = generated(response(Reason::Internal, Some(server.gate.methods())));
+            let rec = record(
+                log_path(&server.gate, req.uri().path()),
+                generated.status(),
+                Some(Reason::Internal.code()),
+            );
+            return Ok(with_record(generated, rec));
+        }
+    };
+
+    let response = match &server.origin {
+        Origin::Dir(root) => files::serve(
+            root,
+            req.method(),
+            req.headers(),
+            &forward.uri,
+            req.uri().query(),
+        ),
+        Origin::Url(upstream) => {
+            // `None`: the token was not in the query, which is forwarded as the viewer sent it.
+            let query = forward.querystring.as_deref().or(req.uri().query());
+            match upstream.target(&forward.uri, query) {
+                Some(target) => {
+                    upstream
+                        .forward(req, target, forward.cookies, &client_ip)
+                        .await
+                }
+                None => files::plain(
+                    StatusCode::BAD_REQUEST,
+                    "400 Bad Request: path not forwardable",
+                ),
+            }
+        }
+    };
+    let rec = record(forward.uri, response.status(), None);
+    Ok(with_record(response, rec))
+}
+
+fn with_record(response: Response<ResponseBody>, record: AccessRecord) -> Response<ResponseBody> {
+    let (parts, body) = response.into_parts();
+    Response::from_parts(parts, body.with_record(record))
+}
+
+/// The path for the access line of a request that was not forwarded: the raw path with a
+/// path-token segment cut off (even when `path_tokens` is off: it is still a token).
+fn log_path(gate: &Gate, raw: &str) -> String {
+    match edgegate_core::locate::split_path_token(raw, gate.token_name()) {
+        Some((_token, rest)) => rest.to_string(),
+        None => raw.to_string(),
+    }
+}
+
+/// The HTTP form of a generated response (`edgegate_handler::response`), headers and body
+/// exactly as the edge would send them.
+fn generated(cf: CfResponse) -> Response<ResponseBody> {
+    let status = cf
+        .status
+        .parse::<u16>()
+        .ok()
+        .and_then(|s| StatusCode::from_u16(s).ok());
+    let mut response = Response::new(ResponseBody::full(Bytes::from(cf.body)));
+    *response.status_mut() = status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    for (name, entries) in &cf.headers {
+        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+            continue;
+        };
+        for entry in entries {
+            if let Ok(value) = HeaderValue::from_str(&entry.value) {
+                headers.append(name.clone(), value);
+            }
+        }
+    }
+    response
 }
