@@ -212,7 +212,19 @@ test('a trap answers 500 internal (the Rust document), and the next request work
 
 test('a JavaScript exception answers 500 internal, never a forward', async (t) => {
   const internal = JSON.parse(rustInternalResponse());
-  const { handler } = await loadHandler();
+  const instances = [];
+  const RealInstance = WebAssembly.Instance;
+  WebAssembly.Instance = function (module, imports) {
+    const instance = new RealInstance(module, imports);
+    instances.push(instance);
+    return instance;
+  };
+  let handler;
+  try {
+    ({ handler } = await loadHandler());
+  } finally {
+    WebAssembly.Instance = RealInstance;
+  }
   const forward = cases.find((c) => c.expected.log_reason === null && c.event.Records?.length);
   const broken = {
     'no event': undefined,
@@ -222,6 +234,8 @@ test('a JavaScript exception answers 500 internal, never a forward', async (t) =
     'querystring an object': (e) => (e.Records[0].cf.request.querystring = {}),
     'cookie entry without value': (e) => (e.Records[0].cf.request.headers.cookie = [{ key: 'Cookie' }]),
     'headers entry not a list': (e) => (e.Records[0].cf.request.headers.cookie = 'a=b'),
+    'headers null': (e) => (e.Records[0].cf.request.headers = null),
+    'config null': (e) => (e.Records[0].cf.config = null),
   };
   for (const [label, edit] of Object.entries(broken)) {
     await t.test(label, async () => {
@@ -235,8 +249,10 @@ test('a JavaScript exception answers 500 internal, never a forward', async (t) =
       assert.equal(JSON.parse(logs[0]).reason, 'internal');
     });
   }
-  // And the handler still works afterwards.
+  // And the handler still works afterwards, on the same instance: an event refused before
+  // the call into the module cannot have harmed it.
   checkCase(forward.name, forward.expected, await invoke(handler, structuredClone(forward.event), forward.expected.now), '');
+  assert.equal(instances.length, 1, 'no re-instantiation for a malformed event');
 });
 
 test('an unloadable module answers 500 internal for every request', async () => {

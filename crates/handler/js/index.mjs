@@ -17,7 +17,6 @@ const DENY = 1;
 const URI = 2;
 const QUERY = 4;
 const COOKIES = 8;
-const ERROR = 0xffffffff;
 const FIXED_WORDS = 7;
 // First input region: larger than any request CloudFront delivers, so it is never regrown.
 const MIN_INPUT = 16384;
@@ -121,6 +120,7 @@ function decide(event, now) {
   const requestId = field(config, 'requestId', '');
   const distributionId = field(config, 'distributionId', '');
   const headers = request.headers === undefined ? {} : request.headers;
+  if (headers === null || typeof headers !== 'object') throw new TypeError('event field headers is not an object');
   const names = cookieNames(headers);
   const cookies = [];
   if (names !== null) {
@@ -181,7 +181,8 @@ function decide(event, now) {
   g.busy = true;
   const flags = g.exports.edgegate_decide(now) >>> 0;
   g.busy = false;
-  if (flags === ERROR) throw new Error('edgegate_decide refused its input');
+  // Anything but the documented flags (0xFFFFFFFF: input refused) is a fault: fail closed.
+  if (flags > (DENY | URI | QUERY | COOKIES)) throw new Error('edgegate_decide refused its input');
   refresh(g);
   const out = g.output;
   const ob = g.buf;
