@@ -137,6 +137,13 @@ impl fmt::Display for ConfigError {
 
 impl core::error::Error for ConfigError {}
 
+/// True when a deserializer's error message names only field names, never a value, and
+/// may therefore be shown. Other messages (`invalid type: integer `1234…``) can quote a
+/// secret and must be reduced to their position by the caller.
+pub fn message_names_only_fields(message: &str) -> bool {
+    ["unknown field", "missing field", "duplicate field", "duplicate key"].iter().any(|p| message.starts_with(p))
+}
+
 /// Longest leeway accepted: a day of skew is a misconfiguration, not a clock problem.
 pub const MAX_LEEWAY_SECONDS: u64 = 86_400;
 /// Shortest key, in bytes, once hex-decoded (SPEC §2).

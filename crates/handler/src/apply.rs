@@ -32,9 +32,7 @@ fn describe_json_error(error: &serde_json::Error) -> String {
     use serde_json::error::Category;
     let message = error.to_string();
     let kind = match error.classify() {
-        Category::Data
-            if ["unknown field", "missing field", "duplicate field"].iter().any(|p| message.starts_with(p)) =>
-        {
+        Category::Data if edgegate_core::config::message_names_only_fields(&message) => {
             return message;
         }
         Category::Data => "a field has the wrong type or value",
