@@ -38,11 +38,7 @@ pub struct FileRegion {
 
 impl FileRegion {
     pub fn new(file: File, offset: u64, len: u64) -> Self {
-        FileRegion {
-            file,
-            offset,
-            remaining: len,
-        }
+        FileRegion { file, offset, remaining: len }
     }
 
     /// Reads the next chunk. The read is synchronous, on the runtime's worker thread: the
@@ -57,10 +53,7 @@ impl FileRegion {
         let mut buf = BytesMut::zeroed(want);
         let mut filled = 0;
         while filled < want {
-            match self
-                .file
-                .read_at(&mut buf[filled..], self.offset + filled as u64)
-            {
+            match self.file.read_at(&mut buf[filled..], self.offset + filled as u64) {
                 // The file shrank under us: the promised Content-Length cannot be met, so
                 // the connection must be cut rather than the response silently shortened.
                 Ok(0) => return Some(Err("file shrank while being sent".into())),
@@ -84,31 +77,18 @@ pub struct ResponseBody {
 
 impl ResponseBody {
     pub fn empty() -> Self {
-        ResponseBody {
-            kind: Kind::Empty,
-            record: None,
-        }
+        ResponseBody { kind: Kind::Empty, record: None }
     }
     pub fn full(bytes: impl Into<Bytes>) -> Self {
         let bytes = bytes.into();
-        let kind = if bytes.is_empty() {
-            Kind::Empty
-        } else {
-            Kind::Full(Some(bytes))
-        };
+        let kind = if bytes.is_empty() { Kind::Empty } else { Kind::Full(Some(bytes)) };
         ResponseBody { kind, record: None }
     }
     pub fn file(region: FileRegion) -> Self {
-        ResponseBody {
-            kind: Kind::File(region),
-            record: None,
-        }
+        ResponseBody { kind: Kind::File(region), record: None }
     }
     pub fn upstream(body: Incoming) -> Self {
-        ResponseBody {
-            kind: Kind::Upstream(body),
-            record: None,
-        }
+        ResponseBody { kind: Kind::Upstream(body), record: None }
     }
 
     /// Attaches the access record; it is written when this body is dropped.
@@ -137,18 +117,13 @@ impl Body for ResponseBody {
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.get_mut();
         let polled = match &mut this.kind {
             Kind::Empty => Poll::Ready(None),
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             Kind::File(region) => Poll::Ready(region.next_chunk().map(|r| r.map(Frame::data))),
-            Kind::Upstream(body) => Pin::new(body)
-                .poll_frame(cx)
-                .map(|o| o.map(|r| r.map_err(BoxError::from))),
+            Kind::Upstream(body) => Pin::new(body).poll_frame(cx).map(|o| o.map(|r| r.map_err(BoxError::from))),
         };
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {

@@ -27,22 +27,15 @@ pub fn serve(
     raw_query: Option<&str>,
 ) -> Response<ResponseBody> {
     if method != Method::GET && method != Method::HEAD {
-        let mut response = plain(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "405 Method Not Allowed: the directory origin serves GET and HEAD",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        let mut response =
+            plain(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed: the directory origin serves GET and HEAD");
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return response;
     }
     let Some(path) = disk_path(root, forwarded_uri) else {
         // The gate only forwards canonical paths, so this cannot happen; refuse rather
         // than guess (fail closed).
-        return plain(
-            StatusCode::BAD_REQUEST,
-            "400 Bad Request: path not servable",
-        );
+        return plain(StatusCode::BAD_REQUEST, "400 Bad Request: path not servable");
     };
     let file = match File::open(&path) {
         Ok(file) => file,
@@ -87,18 +80,10 @@ fn disk_path(root: &Path, forwarded_uri: &str) -> Option<PathBuf> {
     Some(path)
 }
 
-fn send_file(
-    file: File,
-    meta: &Metadata,
-    path: &Path,
-    method: &Method,
-    headers: &HeaderMap,
-) -> Response<ResponseBody> {
+fn send_file(file: File, meta: &Metadata, path: &Path, method: &Method, headers: &HeaderMap) -> Response<ResponseBody> {
     let len = meta.len();
     let modified = meta.modified().ok();
-    let mtime_secs = modified
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| d.as_secs());
+    let mtime_secs = modified.and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0, |d| d.as_secs());
     // nginx's form: hex seconds and hex length. Strong: the same mtime and size are taken
     // to mean the same bytes, as every static server does.
     let etag = format!("\"{mtime_secs:x}-{len:x}\"");
@@ -112,19 +97,14 @@ fn send_file(
     }
 
     let range = match headers.get(header::RANGE) {
-        Some(value) if if_range_holds(headers, &etag, mtime_secs) => {
-            parse_range(value.as_bytes(), len)
-        }
+        Some(value) if if_range_holds(headers, &etag, mtime_secs) => parse_range(value.as_bytes(), len),
         _ => RangeRequest::Whole,
     };
     let (status, start, count) = match range {
         RangeRequest::Whole => (StatusCode::OK, 0, len),
         RangeRequest::Part(first, last) => (StatusCode::PARTIAL_CONTENT, first, last - first + 1),
         RangeRequest::Unsatisfiable => {
-            let mut response = plain(
-                StatusCode::RANGE_NOT_SATISFIABLE,
-                "416 Range Not Satisfiable",
-            );
+            let mut response = plain(StatusCode::RANGE_NOT_SATISFIABLE, "416 Range Not Satisfiable");
             if let Ok(v) = HeaderValue::try_from(format!("bytes */{len}")) {
                 response.headers_mut().insert(header::CONTENT_RANGE, v);
             }
@@ -140,10 +120,7 @@ fn send_file(
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(path)),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type(path)));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(count));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     set_validators(h, &etag, last_modified.as_deref());
@@ -171,10 +148,7 @@ fn not_modified(headers: &HeaderMap, etag: &str, mtime_secs: u64) -> bool {
         let Ok(list) = value.to_str() else {
             return false;
         };
-        return list
-            .split(',')
-            .map(str::trim)
-            .any(|tag| tag == "*" || weak_eq(tag, etag));
+        return list.split(',').map(str::trim).any(|tag| tag == "*" || weak_eq(tag, etag));
     }
     if let Some(since) = http_date_secs(headers.get(header::IF_MODIFIED_SINCE)) {
         return mtime_secs <= since;
@@ -255,11 +229,7 @@ fn parse_range(value: &[u8], len: u64) -> RangeRequest {
     let Ok(first) = first.parse::<u64>() else {
         return RangeRequest::Unsatisfiable;
     };
-    let last = if last.is_empty() {
-        u64::MAX
-    } else {
-        last.parse::<u64>().unwrap_or(u64::MAX)
-    };
+    let last = if last.is_empty() { u64::MAX } else { last.parse::<u64>().unwrap_or(u64::MAX) };
     if last < first {
         return RangeRequest::Whole;
     }
@@ -283,9 +253,7 @@ fn content_type(path: &Path) -> &'static str {
         "txt" => "text/plain; charset=utf-8",
         "gem" | "dsc" => "application/octet-stream",
         "tgz" => "application/gzip",
-        other => mime_guess::from_ext(other)
-            .first_raw()
-            .unwrap_or("application/octet-stream"),
+        other => mime_guess::from_ext(other).first_raw().unwrap_or("application/octet-stream"),
     }
 }
 
@@ -318,14 +286,8 @@ fn io_error(error: &io::Error) -> Response<ResponseBody> {
             plain(StatusCode::NOT_FOUND, "404 Not Found")
         }
         // S3 answers 403 for keys it will not show; so do we for unreadable files.
-        io::ErrorKind::PermissionDenied => plain(
-            StatusCode::FORBIDDEN,
-            "403 Forbidden: not readable by the origin",
-        ),
-        _ => plain(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "500 Internal Server Error: origin read failed",
-        ),
+        io::ErrorKind::PermissionDenied => plain(StatusCode::FORBIDDEN, "403 Forbidden: not readable by the origin"),
+        _ => plain(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error: origin read failed"),
     }
 }
 
@@ -334,10 +296,7 @@ pub fn plain(status: StatusCode, body: &'static str) -> Response<ResponseBody> {
     let mut response = Response::new(ResponseBody::full(Bytes::from_static(body.as_bytes())));
     *response.status_mut() = status;
     let h = response.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
     response
 }
@@ -369,14 +328,8 @@ mod tests {
             disk_path(root, "/pool/libdemo%2B%2B_1.0~rc1_all.deb"),
             Some(PathBuf::from("/srv/pool/libdemo++_1.0~rc1_all.deb"))
         );
-        assert_eq!(
-            disk_path(root, "/files/read%20me.txt"),
-            Some(PathBuf::from("/srv/files/read me.txt"))
-        );
-        assert_eq!(
-            disk_path(root, "/simple/"),
-            Some(PathBuf::from("/srv/simple/index.html"))
-        );
+        assert_eq!(disk_path(root, "/files/read%20me.txt"), Some(PathBuf::from("/srv/files/read me.txt")));
+        assert_eq!(disk_path(root, "/simple/"), Some(PathBuf::from("/srv/simple/index.html")));
         assert_eq!(disk_path(root, "/a/../b"), None);
         assert_eq!(disk_path(root, "/a/%2E%2E/b"), None);
     }
@@ -385,9 +338,6 @@ mod tests {
     fn redirects_keep_the_token_relative() {
         let r = redirect_to_directory("/simple/edgegate-demo", Some("__token__=x"));
         assert_eq!(r.status(), StatusCode::MOVED_PERMANENTLY);
-        assert_eq!(
-            r.headers()[header::LOCATION],
-            "./edgegate-demo/?__token__=x"
-        );
+        assert_eq!(r.headers()[header::LOCATION], "./edgegate-demo/?__token__=x");
     }
 }

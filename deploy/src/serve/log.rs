@@ -77,9 +77,7 @@ thread_local! {
 
 impl Drop for AccessRecord {
     fn drop(&mut self) {
-        let ts = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0.0, |d| d.as_secs_f64());
+        let ts = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64());
         let line = AccessLine {
             kind: "access",
             ts: (ts * 1000.0).round() / 1000.0,

@@ -83,10 +83,7 @@ struct Started<'a> {
 pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
     let (gate, dev_key) = match &args.config {
         Some(path) => (crate::config::load(path)?.gate, false),
-        None => (
-            Gate::new(&demo::dev_config()).context("development configuration")?,
-            true,
-        ),
+        None => (Gate::new(&demo::dev_config()).context("development configuration")?, true),
     };
     let (origin, origin_text, is_demo) = resolve_origin(args.origin.as_deref())?;
 
@@ -96,16 +93,11 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
     let mut sigterm = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
 
     let listener = TcpListener::bind(args.listen).await.map_err(|e| {
-        let hint = if e.kind() == std::io::ErrorKind::AddrInUse {
-            " (port in use; choose another with --listen)"
-        } else {
-            ""
-        };
+        let hint =
+            if e.kind() == std::io::ErrorKind::AddrInUse { " (port in use; choose another with --listen)" } else { "" };
         anyhow::anyhow!("cannot listen on {}: {e}{hint}", args.listen)
     })?;
-    let local = listener
-        .local_addr()
-        .context("reading the listening address")?;
+    let local = listener.local_addr().context("reading the listening address")?;
     let url = format!("http://{}", display_addr(local));
 
     let demo = if dev_key {
@@ -116,18 +108,12 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
     };
     let origin_desc = origin.describe(&origin_text);
     match out {
-        Output::Json => print_json(&Started {
-            listen: url.clone(),
-            origin: origin_desc,
-            demo: demo.as_ref(),
-        })?,
+        Output::Json => print_json(&Started { listen: url.clone(), origin: origin_desc, demo: demo.as_ref() })?,
         Output::Text => {
             println!("edgegate serve: listening on {url} (origin: {origin_desc})");
             if let Some(demo) = &demo {
                 if !is_demo {
-                    println!(
-                        "(the demo URLs below name demo files; your --origin may not have them)"
-                    );
+                    println!("(the demo URLs below name demo files; your --origin may not have them)");
                 }
                 print!("{}", demo::render(demo));
             }
@@ -137,19 +123,12 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
     let mut id_prefix = [0u8; 4];
     // A fixed prefix only makes ids less unique across runs; never worth failing over.
     let _ = getrandom::fill(&mut id_prefix);
-    let server = Arc::new(Server {
-        gate,
-        origin,
-        id_prefix: u32::from_be_bytes(id_prefix),
-        counter: AtomicU32::new(0),
-    });
+    let server =
+        Arc::new(Server { gate, origin, id_prefix: u32::from_be_bytes(id_prefix), counter: AtomicU32::new(0) });
 
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
-        .keep_alive(true);
+    builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30)).keep_alive(true);
 
     let signal_name = loop {
         tokio::select! {
@@ -202,24 +181,17 @@ fn resolve_origin(given: Option<&str>) -> anyhow::Result<(Origin, String, bool)>
         return Ok((Origin::Dir(dir), text, true));
     };
     if given.contains("://") {
-        return Ok((
-            Origin::Url(proxy::Upstream::parse(given)?),
-            given.to_string(),
-            false,
-        ));
+        return Ok((Origin::Url(proxy::Upstream::parse(given)?), given.to_string(), false));
     }
     if given.is_empty() {
         bail!("--origin: empty; give a directory or an http:// URL");
     }
-    let meta =
-        std::fs::metadata(given).with_context(|| format!("--origin {given}: cannot open"))?;
+    let meta = std::fs::metadata(given).with_context(|| format!("--origin {given}: cannot open"))?;
     if !meta.is_dir() {
         bail!("--origin {given}: not a directory (give a directory or an http:// URL)");
     }
-    std::fs::read_dir(given)
-        .with_context(|| format!("--origin {given}: directory not readable"))?;
-    let dir = std::fs::canonicalize(given)
-        .with_context(|| format!("--origin {given}: cannot resolve"))?;
+    std::fs::read_dir(given).with_context(|| format!("--origin {given}: directory not readable"))?;
+    let dir = std::fs::canonicalize(given).with_context(|| format!("--origin {given}: cannot resolve"))?;
     let is_demo = demo::demo_dir().is_ok_and(|d| d == dir);
     Ok((Origin::Dir(dir), given.to_string(), is_demo))
 }
@@ -228,9 +200,7 @@ fn resolve_origin(given: Option<&str>) -> anyhow::Result<(Origin, String, bool)>
 fn display_addr(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
         IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::from(([127, 0, 0, 1], addr.port())),
-        IpAddr::V6(ip) if ip.is_unspecified() => {
-            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port()))
-        }
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, addr.port())),
         _ => addr,
     }
 }
@@ -245,9 +215,7 @@ fn canonical_ip(ip: IpAddr) -> IpAddr {
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 async fn handle(
@@ -256,10 +224,7 @@ async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<ResponseBody>, Infallible> {
     let start = Instant::now();
-    let request_id = RequestId::new(
-        server.id_prefix,
-        server.counter.fetch_add(1, Ordering::Relaxed),
-    );
+    let request_id = RequestId::new(server.id_prefix, server.counter.fetch_add(1, Ordering::Relaxed));
     let now = unix_now();
 
     let decided = {
@@ -281,16 +246,8 @@ async fn handle(
             distribution_id: DISTRIBUTION_ID,
         };
         // SPEC §5: a fault inside the gate is a 500 `internal`, never a forward.
-        std::panic::catch_unwind(AssertUnwindSafe(|| decide(&server.gate, &view, now))).map_err(
-            |_| {
-                log_line(
-                    Reason::Internal,
-                    &view,
-                    &log_path(&server.gate, view.uri),
-                    None,
-                )
-            },
-        )
+        std::panic::catch_unwind(AssertUnwindSafe(|| decide(&server.gate, &view, now)))
+            .map_err(|_| log_line(Reason::Internal, &view, &log_path(&server.gate, view.uri), None))
     };
 
     let method = req.method().clone();
@@ -311,46 +268,26 @@ async fn handle(
         Ok(Outcome::Deny(deny)) => {
             log::decision(&deny.log);
             let generated = generated(response(deny.reason, Some(server.gate.methods())));
-            let rec = record(
-                log_path(&server.gate, req.uri().path()),
-                generated.status(),
-                Some(deny.reason.code()),
-            );
+            let rec = record(log_path(&server.gate, req.uri().path()), generated.status(), Some(deny.reason.code()));
             return Ok(with_record(generated, rec));
         }
         Err(line) => {
             log::decision(&line);
             let generated = generated(response(Reason::Internal, Some(server.gate.methods())));
-            let rec = record(
-                log_path(&server.gate, req.uri().path()),
-                generated.status(),
-                Some(Reason::Internal.code()),
-            );
+            let rec =
+                record(log_path(&server.gate, req.uri().path()), generated.status(), Some(Reason::Internal.code()));
             return Ok(with_record(generated, rec));
         }
     };
 
     let response = match &server.origin {
-        Origin::Dir(root) => files::serve(
-            root,
-            req.method(),
-            req.headers(),
-            &forward.uri,
-            req.uri().query(),
-        ),
+        Origin::Dir(root) => files::serve(root, req.method(), req.headers(), &forward.uri, req.uri().query()),
         Origin::Url(upstream) => {
             // `None`: the token was not in the query, which is forwarded as the viewer sent it.
             let query = forward.querystring.as_deref().or(req.uri().query());
             match upstream.target(&forward.uri, query) {
-                Some(target) => {
-                    upstream
-                        .forward(req, target, forward.cookies, &client_ip)
-                        .await
-                }
-                None => files::plain(
-                    StatusCode::BAD_REQUEST,
-                    "400 Bad Request: path not forwardable",
-                ),
+                Some(target) => upstream.forward(req, target, forward.cookies, &client_ip).await,
+                None => files::plain(StatusCode::BAD_REQUEST, "400 Bad Request: path not forwardable"),
             }
         }
     };
@@ -364,22 +301,29 @@ fn with_record(response: Response<ResponseBody>, record: AccessRecord) -> Respon
 }
 
 /// The path for the access line of a request that was not forwarded: the raw path with a
-/// path-token segment cut off (even when `path_tokens` is off: it is still a token).
+/// token-looking first segment cut off, whether or not the gate took it for a token
+/// (`path_tokens` off, or `NAME%3D...` as pip re-quotes it): a log never holds a token.
 fn log_path(gate: &Gate, raw: &str) -> String {
-    match edgegate_core::locate::split_path_token(raw, gate.token_name()) {
-        Some((_token, rest)) => rest.to_string(),
-        None => raw.to_string(),
+    let name = gate.token_name();
+    let is_token_segment = raw.strip_prefix('/').and_then(|s| s.strip_prefix(name)).is_some_and(|after| {
+        after.starts_with('=') || after.get(..3).is_some_and(|sep| sep.eq_ignore_ascii_case("%3D"))
+    });
+    if !is_token_segment {
+        return raw.to_string();
     }
+    let rest = raw[1..].find('/').map_or("/", |end| &raw[1 + end..]);
+    let mut out = String::with_capacity(rest.len() + name.len() + 8);
+    out.push('/');
+    out.push_str(name);
+    out.push_str("=<redacted>");
+    out.push_str(rest);
+    out
 }
 
 /// The HTTP form of a generated response (`edgegate_handler::response`), headers and body
 /// exactly as the edge would send them.
 fn generated(cf: CfResponse) -> Response<ResponseBody> {
-    let status = cf
-        .status
-        .parse::<u16>()
-        .ok()
-        .and_then(|s| StatusCode::from_u16(s).ok());
+    let status = cf.status.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok());
     let mut response = Response::new(ResponseBody::full(Bytes::from(cf.body)));
     *response.status_mut() = status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
@@ -394,4 +338,19 @@ fn generated(cf: CfResponse) -> Response<ResponseBody> {
         }
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_paths_never_hold_a_token() -> anyhow::Result<()> {
+        let gate = Gate::new(&demo::dev_config())?;
+        assert_eq!(log_path(&gate, "/__token__=exp%3D1~hmac%3Dab/pool/x.deb"), "/__token__=<redacted>/pool/x.deb");
+        assert_eq!(log_path(&gate, "/__token__%3Dexp%3D1~hmac%3Dab/pool/x.deb"), "/__token__=<redacted>/pool/x.deb");
+        assert_eq!(log_path(&gate, "/__token__=exp%3D1~hmac%3Dab"), "/__token__=<redacted>/");
+        assert_eq!(log_path(&gate, "/pool/__token__=x"), "/pool/__token__=x");
+        Ok(())
+    }
 }

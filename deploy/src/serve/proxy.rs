@@ -28,9 +28,7 @@ pub struct Upstream {
 impl Upstream {
     /// Parses `--origin http://host[:port][/prefix]`.
     pub fn parse(origin: &str) -> anyhow::Result<Upstream> {
-        let uri: Uri = origin
-            .parse()
-            .with_context(|| format!("--origin {origin}: not a valid URL"))?;
+        let uri: Uri = origin.parse().with_context(|| format!("--origin {origin}: not a valid URL"))?;
         match uri.scheme_str() {
             Some("http") => {}
             Some("https") => bail!(
@@ -53,14 +51,8 @@ impl Upstream {
         let mut connector = HttpConnector::new();
         connector.set_nodelay(true);
         connector.set_connect_timeout(Some(Duration::from_secs(10)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
-        Ok(Upstream {
-            authority,
-            base_path,
-            client,
-        })
+        let client = Client::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(connector);
+        Ok(Upstream { authority, base_path, client })
     }
 
     /// Sends the forwarded request to `target` (from [`Upstream::target`]) and streams the
@@ -113,10 +105,7 @@ impl Upstream {
                 // The upstream error names the connection problem, never the token (the
                 // request it carried had none).
                 super::log::decision(&origin_error_line(&error));
-                plain(
-                    StatusCode::BAD_GATEWAY,
-                    "502 Bad Gateway: origin unreachable",
-                )
+                plain(StatusCode::BAD_GATEWAY, "502 Bad Gateway: origin unreachable")
             }
         }
     }
@@ -124,8 +113,7 @@ impl Upstream {
     /// The upstream URL for a forwarded path and query string; `None` if they do not
     /// form a valid request target (the gate never forwards such a path).
     pub fn target(&self, uri: &str, query: Option<&str>) -> Option<Uri> {
-        let mut path =
-            String::with_capacity(self.base_path.len() + uri.len() + 1 + query.map_or(0, str::len));
+        let mut path = String::with_capacity(self.base_path.len() + uri.len() + 1 + query.map_or(0, str::len));
         path.push_str(&self.base_path);
         path.push_str(uri);
         if let Some(q) = query.filter(|q| !q.is_empty()) {
@@ -133,12 +121,7 @@ impl Upstream {
             path.push_str(q);
         }
         let path_and_query = PathAndQuery::try_from(path).ok()?;
-        Uri::builder()
-            .scheme("http")
-            .authority(self.authority.clone())
-            .path_and_query(path_and_query)
-            .build()
-            .ok()
+        Uri::builder().scheme("http").authority(self.authority.clone()).path_and_query(path_and_query).build().ok()
     }
 }
 
@@ -159,14 +142,7 @@ fn origin_error_line(error: &hyper_util::client::legacy::Error) -> String {
 fn is_hop_by_hop(name: &HeaderName) -> bool {
     matches!(
         name.as_str(),
-        "connection"
-            | "keep-alive"
-            | "proxy-connection"
-            | "te"
-            | "trailer"
-            | "transfer-encoding"
-            | "upgrade"
-            | "host"
+        "connection" | "keep-alive" | "proxy-connection" | "te" | "trailer" | "transfer-encoding" | "upgrade" | "host"
     ) || name == header::PROXY_AUTHORIZATION
         || name == header::PROXY_AUTHENTICATE
 }
@@ -207,15 +183,10 @@ mod tests {
     async fn origin_urls() -> anyhow::Result<()> {
         let up = Upstream::parse("http://127.0.0.1:9000/mirror/")?;
         assert_eq!(
-            up.target("/a%2Bb", Some("x=1"))
-                .map(|u| u.to_string())
-                .as_deref(),
+            up.target("/a%2Bb", Some("x=1")).map(|u| u.to_string()).as_deref(),
             Some("http://127.0.0.1:9000/mirror/a%2Bb?x=1")
         );
-        assert_eq!(
-            up.target("/a", Some("")).map(|u| u.to_string()).as_deref(),
-            Some("http://127.0.0.1:9000/mirror/a")
-        );
+        assert_eq!(up.target("/a", Some("")).map(|u| u.to_string()).as_deref(), Some("http://127.0.0.1:9000/mirror/a"));
         assert!(Upstream::parse("https://example.com").is_err());
         assert!(Upstream::parse("ftp://example.com").is_err());
         assert!(Upstream::parse("http://example.com/?q=1").is_err());
@@ -225,10 +196,7 @@ mod tests {
     #[test]
     fn hop_by_hop_headers_stay_behind() {
         let mut from = HeaderMap::new();
-        from.insert(
-            header::CONNECTION,
-            HeaderValue::from_static("close, x-private"),
-        );
+        from.insert(header::CONNECTION, HeaderValue::from_static("close, x-private"));
         from.insert("x-private", HeaderValue::from_static("1"));
         from.insert(header::HOST, HeaderValue::from_static("front"));
         from.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
