@@ -43,9 +43,7 @@
 //! never calls a general-purpose allocator and the heap cannot fragment or grow over time.
 
 #[cfg(target_feature = "atomics")]
-compile_error!(
-    "the edgegate wasm module assumes a single thread (its allocator and state are not thread-safe)"
-);
+compile_error!("the edgegate wasm module assumes a single thread (its allocator and state are not thread-safe)");
 
 use alloc::string::{String, ToString};
 use alloc::vec;
@@ -61,9 +59,7 @@ use serde_json::Map;
 
 use crate::Handled;
 use crate::decide::{Forward, Outcome, RequestView, decide, response};
-use crate::event::{
-    CfConfig, CfRecord, CfRequest, CfResponse, Event, HandlerResult, Header, Headers, Record,
-};
+use crate::event::{CfConfig, CfRecord, CfRequest, CfResponse, Event, HandlerResult, Header, Headers, Record};
 
 const PAGE: usize = 65_536;
 /// Smallest input region: every realistic request fits, so it is allocated once.
@@ -191,11 +187,7 @@ unsafe impl GlobalAlloc for Arena {
 }
 
 #[global_allocator]
-static ARENA: Arena = Arena {
-    top: AtomicUsize::new(0),
-    end: AtomicUsize::new(0),
-    mark: AtomicUsize::new(0),
-};
+static ARENA: Arena = Arena { top: AtomicUsize::new(0), end: AtomicUsize::new(0), mark: AtomicUsize::new(0) };
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
@@ -215,10 +207,7 @@ struct SingleThreaded<T>(T);
 unsafe impl<T> Sync for SingleThreaded<T> {}
 
 /// What the previous call handed to JavaScript; kept alive until the next call.
-#[allow(
-    dead_code,
-    reason = "owned, never read: keeps the bytes JavaScript reads alive"
-)]
+#[allow(dead_code, reason = "owned, never read: keeps the bytes JavaScript reads alive")]
 enum Held {
     Nothing,
     Forward(Forward, Vec<u32>),
@@ -340,9 +329,9 @@ pub extern "C" fn edgegate_decide(now: f64) -> u32 {
     if state.fault {
         panic!("edgegate: injected fault");
     }
-    // NaN fails both comparisons. A bad clock must not turn into `now = 0` (which would
+    // NaN is in no range. A bad clock must not turn into `now = 0` (which would
     // make expired tokens valid): refuse instead.
-    if !(now >= 0.0 && now < 1e15) {
+    if !(0.0..1e15).contains(&now) {
         return ERROR;
     }
     let now = now as u64;
@@ -390,17 +379,9 @@ pub extern "C" fn edgegate_decide(now: f64) -> u32 {
             }
             (flags, out)
         }
-        Held::Deny(json, log) => (
-            DENY,
-            [
-                addr(json.as_ptr()),
-                as_u32(json.len()),
-                addr(log.as_ptr()),
-                as_u32(log.len()),
-                0,
-                0,
-            ],
-        ),
+        Held::Deny(json, log) => {
+            (DENY, [addr(json.as_ptr()), as_u32(json.len()), addr(log.as_ptr()), as_u32(log.len()), 0, 0])
+        }
         Held::Nothing | Held::Text(_) => return ERROR,
     };
     state.out = out;
@@ -432,14 +413,7 @@ fn deny_held(response: CfResponse, log: String) -> Result<Held, ()> {
 fn without_gate(view: &RequestView<'_>, now: u64) -> Result<Held, ()> {
     let mut headers = Headers::new();
     if !view.cookies.is_empty() {
-        let entries = view
-            .cookies
-            .iter()
-            .map(|value| Header {
-                key: None,
-                value: (*value).to_string(),
-            })
-            .collect();
+        let entries = view.cookies.iter().map(|value| Header { key: None, value: (*value).to_string() }).collect();
         headers.insert("cookie".to_string(), entries);
     }
     let request = CfRequest {
@@ -455,21 +429,11 @@ fn without_gate(view: &RequestView<'_>, now: u64) -> Result<Held, ()> {
         request_id: view.request_id.to_string(),
         ..CfConfig::default()
     };
-    let event = Event {
-        records: vec![Record {
-            cf: CfRecord { config, request },
-        }],
-    };
+    let event = Event { records: vec![Record { cf: CfRecord { config, request } }] };
     match crate::handle_event(Err(()), event, now) {
-        Handled {
-            result: HandlerResult::Respond(response),
-            log,
-        } => deny_held(response, log.unwrap_or_default()),
+        Handled { result: HandlerResult::Respond(response), log } => deny_held(response, log.unwrap_or_default()),
         // Fail closed: a forward without a configuration is never passed on.
-        Handled {
-            result: HandlerResult::Forward(_),
-            ..
-        } => Err(()),
+        Handled { result: HandlerResult::Forward(_), .. } => Err(()),
     }
 }
 
@@ -543,10 +507,6 @@ impl<'a> Fields<'a> {
         for i in 0..n {
             cookies.push(take(word(FIXED_WORDS + i)?)?);
         }
-        Some(Fields {
-            strings: [method, uri, client_ip, request_id, distribution_id],
-            query,
-            cookies,
-        })
+        Some(Fields { strings: [method, uri, client_ip, request_id, distribution_id], query, cookies })
     }
 }
