@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use aws_sdk_cloudfront::types::{
-    CacheBehavior, CacheBehaviors, CookiePreference, DefaultCacheBehavior, DistributionConfig,
-    ForwardedValues, ItemSelection, Origin, Origins, S3OriginConfig, ViewerProtocolPolicy,
+    CacheBehavior, CacheBehaviors, DefaultCacheBehavior, DistributionConfig, Origin, Origins, S3OriginConfig,
+    ViewerProtocolPolicy,
 };
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
@@ -39,11 +39,7 @@ impl Run {
 
     #[track_caller]
     fn ok(self) -> Run {
-        assert_eq!(
-            self.code, 0,
-            "edgegate failed\nstdout:\n{}\nstderr:\n{}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, 0, "edgegate failed\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
 
@@ -69,37 +65,21 @@ fn edgegate(moto: &MotoServer, args: &[&str]) -> Run {
 }
 
 fn edgegate_env(moto: &MotoServer, env: &[(&str, &str)], args: &[&str]) -> Run {
-    Run::from(
-        command(moto, env)
-            .args(args)
-            .output()
-            .expect("run edgegate"),
-    )
+    Run::from(command(moto, env).args(args).output().expect("run edgegate"))
 }
 
 /// A bundle file for this test; its bytes depend only on `marker`.
 fn bundle_file(test: &str, marker: &str) -> (String, String) {
     let zip = test_zip(marker);
     let sha = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(&zip));
-    let path =
-        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("aws-moto-{test}-{marker}.zip"));
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("aws-moto-{test}-{marker}.zip"));
     std::fs::write(&path, zip).expect("write bundle");
     (path.display().to_string(), sha)
 }
 
-fn sdk(
-    moto: &MotoServer,
-) -> (
-    aws_sdk_lambda::Client,
-    aws_sdk_iam::Client,
-    aws_sdk_cloudfront::Client,
-) {
+fn sdk(moto: &MotoServer) -> (aws_sdk_lambda::Client, aws_sdk_iam::Client, aws_sdk_cloudfront::Client) {
     let config = moto.sdk_config();
-    (
-        aws_sdk_lambda::Client::new(&config),
-        aws_sdk_iam::Client::new(&config),
-        aws_sdk_cloudfront::Client::new(&config),
-    )
+    (aws_sdk_lambda::Client::new(&config), aws_sdk_iam::Client::new(&config), aws_sdk_cloudfront::Client::new(&config))
 }
 
 fn percent_decode(text: &str) -> String {
@@ -117,22 +97,12 @@ fn percent_decode(text: &str) -> String {
 }
 
 async fn published_versions(lambda: &aws_sdk_lambda::Client) -> Vec<(String, String)> {
-    let out = lambda
-        .list_versions_by_function()
-        .function_name(NAME)
-        .send()
-        .await
-        .expect("list versions");
+    let out = lambda.list_versions_by_function().function_name(NAME).send().await.expect("list versions");
     out.versions
         .unwrap_or_default()
         .into_iter()
         .filter(|v| v.version.as_deref() != Some("$LATEST"))
-        .map(|v| {
-            (
-                v.version.unwrap_or_default(),
-                v.code_sha256.unwrap_or_default(),
-            )
-        })
+        .map(|v| (v.version.unwrap_or_default(), v.code_sha256.unwrap_or_default()))
         .collect()
 }
 
@@ -141,63 +111,32 @@ async fn bootstrap_from_nothing_creates_role_function_and_version_1() {
     let moto = MotoServer::start();
     let (bundle, sha) = bundle_file("fresh", "a");
     let run = edgegate(&moto, &["bootstrap", "--bundle", &bundle]).ok();
+    assert!(run.stdout.lines().any(|l| l == format!("{ARN}:1")), "versioned ARN on its own line:\n{}", run.stdout);
     assert!(
-        run.stdout.lines().any(|l| l == format!("{ARN}:1")),
-        "versioned ARN on its own line:\n{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains(&format!(
-            "edgegate reconfigure-distribution {ARN}:1 --distribution-id "
-        )),
+        run.stdout.contains(&format!("edgegate reconfigure-distribution {ARN}:1 --distribution-id ")),
         "the exact next command:\n{}",
         run.stdout
     );
 
     let (lambda, iam, _) = sdk(&moto);
-    let f = lambda
-        .get_function_configuration()
-        .function_name(NAME)
-        .send()
-        .await
-        .expect("function exists");
+    let f = lambda.get_function_configuration().function_name(NAME).send().await.expect("function exists");
     assert_eq!(f.runtime.as_ref().map(|r| r.as_str()), Some("nodejs22.x"));
     assert_eq!(f.handler.as_deref(), Some("index.handler"));
     assert_eq!(f.memory_size, Some(128));
     assert_eq!(f.timeout, Some(5));
     assert_eq!(
-        f.architectures
-            .unwrap_or_default()
-            .iter()
-            .map(|a| a.as_str().to_owned())
-            .collect::<Vec<_>>(),
+        f.architectures.unwrap_or_default().iter().map(|a| a.as_str().to_owned()).collect::<Vec<_>>(),
         vec!["x86_64"]
     );
-    assert_eq!(
-        f.role.as_deref(),
-        Some("arn:aws:iam::123456789012:role/edgegate-lambda-edge")
-    );
+    assert_eq!(f.role.as_deref(), Some("arn:aws:iam::123456789012:role/edgegate-lambda-edge"));
     assert_eq!(f.code_sha256.as_deref(), Some(sha.as_str()));
     assert!(
-        f.environment
-            .and_then(|e| e.variables)
-            .unwrap_or_default()
-            .is_empty(),
+        f.environment.and_then(|e| e.variables).unwrap_or_default().is_empty(),
         "no environment variables at the edge"
     );
-    assert_eq!(
-        published_versions(&lambda).await,
-        vec![("1".to_owned(), sha)]
-    );
+    assert_eq!(published_versions(&lambda).await, vec![("1".to_owned(), sha)]);
 
-    let role = iam
-        .get_role()
-        .role_name("edgegate-lambda-edge")
-        .send()
-        .await
-        .expect("role")
-        .role
-        .expect("role");
+    let role = iam.get_role().role_name("edgegate-lambda-edge").send().await.expect("role").role.expect("role");
     // IAM (and moto) return the document percent-encoded.
     let trust = percent_decode(&role.assume_role_policy_document.unwrap_or_default());
     let trust: serde_json::Value = serde_json::from_str(&trust).expect("trust policy JSON");
@@ -206,75 +145,36 @@ async fn bootstrap_from_nothing_creates_role_function_and_version_1() {
         serde_json::json!(["lambda.amazonaws.com", "edgelambda.amazonaws.com"])
     );
     assert_eq!(trust["Statement"][0]["Action"], "sts:AssumeRole");
-    let attached = iam
-        .list_attached_role_policies()
-        .role_name("edgegate-lambda-edge")
-        .send()
-        .await
-        .expect("policies");
-    let attached: Vec<String> = attached
-        .attached_policies
-        .unwrap_or_default()
-        .into_iter()
-        .filter_map(|p| p.policy_arn)
-        .collect();
-    assert_eq!(
-        attached,
-        vec!["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]
-    );
+    let attached = iam.list_attached_role_policies().role_name("edgegate-lambda-edge").send().await.expect("policies");
+    let attached: Vec<String> =
+        attached.attached_policies.unwrap_or_default().into_iter().filter_map(|p| p.policy_arn).collect();
+    assert_eq!(attached, vec!["arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"]);
 }
 
 #[tokio::test]
 async fn bootstrap_again_converges() {
     let moto = MotoServer::start();
     let (bundle, sha) = bundle_file("again", "a");
-    let first = edgegate(
-        &moto,
-        &["--output", "json", "bootstrap", "--bundle", &bundle],
-    )
-    .ok()
-    .json();
+    let first = edgegate(&moto, &["--output", "json", "bootstrap", "--bundle", &bundle]).ok().json();
     assert_eq!(first["role_created"], true);
     assert_eq!(first["function_created"], true);
     assert_eq!(first["created"], true);
 
-    let second = edgegate(
-        &moto,
-        &["--output", "json", "bootstrap", "--bundle", &bundle],
-    )
-    .ok()
-    .json();
+    let second = edgegate(&moto, &["--output", "json", "bootstrap", "--bundle", &bundle]).ok().json();
     assert_eq!(second["role_created"], false);
     assert_eq!(second["function_created"], false);
     assert_eq!(second["created"], false, "same code: no new version");
     assert_eq!(second["version"], 1);
     assert_eq!(second["function_arn"], format!("{ARN}:1"));
     let (lambda, iam, _) = sdk(&moto);
-    assert_eq!(
-        published_versions(&lambda).await,
-        vec![("1".to_owned(), sha)]
-    );
+    assert_eq!(published_versions(&lambda).await, vec![("1".to_owned(), sha)]);
     let roles = iam.list_roles().send().await.expect("roles").roles;
-    assert_eq!(
-        roles
-            .iter()
-            .filter(|r| r.role_name == "edgegate-lambda-edge")
-            .count(),
-        1
-    );
+    assert_eq!(roles.iter().filter(|r| r.role_name == "edgegate-lambda-edge").count(), 1);
 
     // On an existing function with new code, bootstrap behaves like publish.
     let (bundle_b, sha_b) = bundle_file("again", "b");
-    let third = edgegate(
-        &moto,
-        &["--output", "json", "bootstrap", "--bundle", &bundle_b],
-    )
-    .ok()
-    .json();
-    assert_eq!(
-        (third["version"].as_u64(), third["created"].as_bool()),
-        (Some(2), Some(true))
-    );
+    let third = edgegate(&moto, &["--output", "json", "bootstrap", "--bundle", &bundle_b]).ok().json();
+    assert_eq!((third["version"].as_u64(), third["created"].as_bool()), (Some(2), Some(true)));
     assert_eq!(third["code_sha256"], sha_b);
 }
 
@@ -286,34 +186,20 @@ async fn publish_changed_code_publishes_the_next_version() {
     let (c, sha_c) = bundle_file("changed", "c");
     edgegate(&moto, &["bootstrap", "--bundle", &a]).ok();
 
-    let json = edgegate(&moto, &["publish", "--bundle", &b, "--output", "json"])
-        .ok()
-        .json();
+    let json = edgegate(&moto, &["publish", "--bundle", &b, "--output", "json"]).ok().json();
     assert_eq!(
         json,
         serde_json::json!({"function_arn": format!("{ARN}:2"), "version": 2, "code_sha256": sha_b, "created": true})
     );
 
     let quiet = edgegate(&moto, &["publish", "--bundle", &c, "--quiet"]).ok();
-    assert_eq!(
-        quiet.stdout,
-        format!("{ARN}:3\n"),
-        "--quiet prints the ARN alone"
-    );
+    assert_eq!(quiet.stdout, format!("{ARN}:3\n"), "--quiet prints the ARN alone");
 
     let (lambda, _, _) = sdk(&moto);
-    let latest = lambda
-        .get_function_configuration()
-        .function_name(NAME)
-        .send()
-        .await
-        .expect("function");
+    let latest = lambda.get_function_configuration().function_name(NAME).send().await.expect("function");
     assert_eq!(latest.code_sha256.as_deref(), Some(sha_c.as_str()));
     let versions = published_versions(&lambda).await;
-    assert_eq!(
-        versions.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>(),
-        vec!["1", "2", "3"]
-    );
+    assert_eq!(versions.iter().map(|(v, _)| v.as_str()).collect::<Vec<_>>(), vec!["1", "2", "3"]);
 }
 
 #[tokio::test]
@@ -323,53 +209,30 @@ async fn publish_unchanged_code_creates_no_version() {
     let (b, sha_b) = bundle_file("unchanged", "b");
     edgegate(&moto, &["bootstrap", "--bundle", &a]).ok();
 
-    let same = edgegate(&moto, &["publish", "--bundle", &a, "--output", "json"])
-        .ok()
-        .json();
+    let same = edgegate(&moto, &["publish", "--bundle", &a, "--output", "json"]).ok().json();
     assert_eq!(
         same,
         serde_json::json!({"function_arn": format!("{ARN}:1"), "version": 1, "code_sha256": sha_a, "created": false})
     );
     edgegate(&moto, &["publish", "--bundle", &b]).ok();
-    let again = edgegate(&moto, &["publish", "--bundle", &b, "--output", "json"])
-        .ok()
-        .json();
-    assert_eq!(
-        (again["version"].as_u64(), again["created"].as_bool()),
-        (Some(2), Some(false))
-    );
+    let again = edgegate(&moto, &["publish", "--bundle", &b, "--output", "json"]).ok().json();
+    assert_eq!((again["version"].as_u64(), again["created"].as_bool()), (Some(2), Some(false)));
     let quiet = edgegate(&moto, &["publish", "--bundle", &b, "--quiet"]).ok();
     assert_eq!(quiet.stdout, format!("{ARN}:2\n"));
 
     let (lambda, _, _) = sdk(&moto);
-    assert_eq!(
-        published_versions(&lambda).await,
-        vec![("1".to_owned(), sha_a), ("2".to_owned(), sha_b)]
-    );
+    assert_eq!(published_versions(&lambda).await, vec![("1".to_owned(), sha_a), ("2".to_owned(), sha_b)]);
 }
 
 /// The real bundle (`--config`): deterministic, so publishing it twice is "unchanged".
 #[tokio::test]
 async fn publish_from_a_configuration_builds_the_bundle() {
     let moto = MotoServer::start();
-    let config = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../fixtures/config/edgegate.toml"
-    );
-    let first = edgegate(
-        &moto,
-        &["--output", "json", "bootstrap", "--config", config],
-    )
-    .ok()
-    .json();
+    let config = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/config/edgegate.toml");
+    let first = edgegate(&moto, &["--output", "json", "bootstrap", "--config", config]).ok().json();
     assert_eq!(first["version"], 1);
-    let second = edgegate(&moto, &["--output", "json", "publish", "--config", config])
-        .ok()
-        .json();
-    assert_eq!(
-        (second["version"].as_u64(), second["created"].as_bool()),
-        (Some(1), Some(false))
-    );
+    let second = edgegate(&moto, &["--output", "json", "publish", "--config", config]).ok().json();
+    assert_eq!((second["version"].as_u64(), second["created"].as_bool()), (Some(1), Some(false)));
     assert_eq!(first["code_sha256"], second["code_sha256"]);
 }
 
@@ -381,9 +244,7 @@ async fn versions_lists_each_version_with_its_code_sha256() {
     edgegate(&moto, &["bootstrap", "--bundle", &a]).ok();
     edgegate(&moto, &["publish", "--bundle", &b]).ok();
 
-    let json = edgegate(&moto, &["versions", "--output", "json"])
-        .ok()
-        .json();
+    let json = edgegate(&moto, &["versions", "--output", "json"]).ok().json();
     assert_eq!(json["function_name"], NAME);
     let versions = json["versions"].as_array().expect("array");
     assert_eq!(versions.len(), 2, "$LATEST is not listed");
@@ -391,20 +252,12 @@ async fn versions_lists_each_version_with_its_code_sha256() {
     assert_eq!(versions[0]["function_arn"], format!("{ARN}:1"));
     assert_eq!(versions[0]["code_sha256"], sha_a);
     assert_eq!(versions[1]["code_sha256"], sha_b);
-    assert!(
-        versions[1]["last_modified"]
-            .as_str()
-            .is_some_and(|d| !d.is_empty())
-    );
+    assert!(versions[1]["last_modified"].as_str().is_some_and(|d| !d.is_empty()));
     assert_eq!(versions[1]["references"], serde_json::json!([]));
 
     let text = edgegate(&moto, &["versions"]).ok().stdout;
     assert!(text.starts_with("VERSION"), "{text}");
-    assert!(
-        text.lines()
-            .any(|l| l.starts_with('2') && l.contains(&sha_b)),
-        "{text}"
-    );
+    assert!(text.lines().any(|l| l.starts_with('2') && l.contains(&sha_b)), "{text}");
 }
 
 #[tokio::test]
@@ -417,22 +270,12 @@ async fn prune_deletes_old_unused_versions_and_keeps_the_newest() {
     }
     let (lambda, _, _) = sdk(&moto);
 
-    let dry = edgegate(
-        &moto,
-        &["prune", "--keep", "2", "--dry-run", "--output", "json"],
-    )
-    .ok()
-    .json();
+    let dry = edgegate(&moto, &["prune", "--keep", "2", "--dry-run", "--output", "json"]).ok().json();
     let actions: Vec<(u64, String)> = dry["versions"]
         .as_array()
         .expect("array")
         .iter()
-        .map(|v| {
-            (
-                v["version"].as_u64().unwrap_or(0),
-                v["action"].as_str().unwrap_or("").to_owned(),
-            )
-        })
+        .map(|v| (v["version"].as_u64().unwrap_or(0), v["action"].as_str().unwrap_or("").to_owned()))
         .collect();
     assert_eq!(
         actions,
@@ -443,28 +286,12 @@ async fn prune_deletes_old_unused_versions_and_keeps_the_newest() {
             (1, "would-delete".into())
         ]
     );
-    assert_eq!(
-        published_versions(&lambda).await.len(),
-        4,
-        "dry run deleted something"
-    );
+    assert_eq!(published_versions(&lambda).await.len(), 4, "dry run deleted something");
 
     let run = edgegate(&moto, &["prune", "--keep", "2"]).ok();
-    assert!(
-        run.stdout.contains("version 1      deleted"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains("version 4      kept (newest)"),
-        "{}",
-        run.stdout
-    );
-    let left: Vec<String> = published_versions(&lambda)
-        .await
-        .into_iter()
-        .map(|(v, _)| v)
-        .collect();
+    assert!(run.stdout.contains("version 1      deleted"), "{}", run.stdout);
+    assert!(run.stdout.contains("version 4      kept (newest)"), "{}", run.stdout);
+    let left: Vec<String> = published_versions(&lambda).await.into_iter().map(|(v, _)| v).collect();
     assert_eq!(left, vec!["3", "4"]);
 
     let refused = edgegate(&moto, &["prune", "--keep", "0"]);
@@ -476,12 +303,9 @@ async fn prune_deletes_old_unused_versions_and_keeps_the_newest() {
 async fn lambda_is_pinned_to_us_east_1_whatever_the_profile_region() {
     let moto = MotoServer::start();
     let (bundle, _) = bundle_file("region", "a");
-    let run = edgegate_env(
-        &moto,
-        &[("AWS_REGION", "eu-west-1")],
-        &["--output", "json", "bootstrap", "--bundle", &bundle],
-    )
-    .ok();
+    let run =
+        edgegate_env(&moto, &[("AWS_REGION", "eu-west-1")], &["--output", "json", "bootstrap", "--bundle", &bundle])
+            .ok();
     assert_eq!(run.json()["function_arn"], format!("{ARN}:1"));
 }
 
@@ -489,75 +313,33 @@ async fn lambda_is_pinned_to_us_east_1_whatever_the_profile_region() {
 async fn aws_errors_name_call_resource_and_code_and_exit_3() {
     let moto = MotoServer::start();
     let (bundle, _) = bundle_file("errors", "a");
-    let run = edgegate(
-        &moto,
-        &[
-            "publish",
-            "--bundle",
-            &bundle,
-            "--function-name",
-            "missing-fn",
-        ],
-    );
+    let run = edgegate(&moto, &["publish", "--bundle", &bundle, "--function-name", "missing-fn"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
-        run.stderr.contains(
-            "lambda:GetFunctionConfiguration on missing-fn failed: ResourceNotFoundException"
-        ),
+        run.stderr.contains("lambda:GetFunctionConfiguration on missing-fn failed: ResourceNotFoundException"),
         "{}",
         run.stderr
     );
-    assert!(
-        run.stderr.contains("edgegate bootstrap"),
-        "says what to do: {}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("edgegate bootstrap"), "says what to do: {}", run.stderr);
 
-    let run = edgegate(
-        &moto,
-        &[
-            "reconfigure-distribution",
-            &format!("{ARN}:1"),
-            "--distribution-id",
-            "ENOPE",
-        ],
-    );
+    let run = edgegate(&moto, &["reconfigure-distribution", &format!("{ARN}:1"), "--distribution-id", "ENOPE"]);
     assert_eq!(run.code, 2, "version 1 does not exist yet: {}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("version 1 of function packagecloud_cloudfront_auth does not exist"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("version 1 of function packagecloud_cloudfront_auth does not exist"), "{}", run.stderr);
 
     edgegate(&moto, &["bootstrap", "--bundle", &bundle]).ok();
-    let run = edgegate(
-        &moto,
-        &[
-            "reconfigure-distribution",
-            &format!("{ARN}:1"),
-            "--distribution-id",
-            "ENOPE",
-        ],
-    );
+    let run = edgegate(&moto, &["reconfigure-distribution", &format!("{ARN}:1"), "--distribution-id", "ENOPE"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("cloudfront:GetDistributionConfig on ENOPE failed: NoSuchDistribution"),
+        run.stderr.contains("cloudfront:GetDistributionConfig on ENOPE failed: NoSuchDistribution"),
         "{}",
         run.stderr
     );
 
     // Unreachable endpoint: a transport error is still an AWS failure, and says so.
-    let run = edgegate_env(
-        &moto,
-        &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")],
-        &["versions"],
-    );
+    let run = edgegate_env(&moto, &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")], &["versions"]);
     assert_eq!(run.code, 3, "{}", run.stderr);
     assert!(
-        run.stderr
-            .contains("lambda:ListVersionsByFunction on packagecloud_cloudfront_auth failed"),
+        run.stderr.contains("lambda:ListVersionsByFunction on packagecloud_cloudfront_auth failed"),
         "{}",
         run.stderr
     );
@@ -568,79 +350,33 @@ async fn bad_inputs_exit_2_with_a_message() {
     let moto = MotoServer::start();
     let missing = edgegate(&moto, &["publish", "--bundle", "/nonexistent/bundle.zip"]);
     assert_eq!(missing.code, 2);
-    assert!(
-        missing
-            .stderr
-            .contains("--bundle: cannot read /nonexistent/bundle.zip"),
-        "{}",
-        missing.stderr
-    );
+    assert!(missing.stderr.contains("--bundle: cannot read /nonexistent/bundle.zip"), "{}", missing.stderr);
 
     let not_zip = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("aws-moto-not-a-zip.zip");
     std::fs::write(&not_zip, b"hello").expect("write");
-    let run = edgegate(
-        &moto,
-        &["bootstrap", "--bundle", &not_zip.display().to_string()],
-    );
+    let run = edgegate(&moto, &["bootstrap", "--bundle", &not_zip.display().to_string()]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("is not a zip archive"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("is not a zip archive"), "{}", run.stderr);
 
     let refusals = [
         (format!("{ARN}:$LATEST"), "$LATEST cannot be associated"),
         (format!("{ARN}:live"), "is an alias"),
         (ARN.to_owned(), "has no version"),
-        (
-            ARN.replace("us-east-1", "eu-west-1") + ":1",
-            "must be in us-east-1",
-        ),
+        (ARN.replace("us-east-1", "eu-west-1") + ":1", "must be in us-east-1"),
     ];
     for (arn, expected) in refusals {
-        let run = edgegate(
-            &moto,
-            &[
-                "reconfigure-distribution",
-                &arn,
-                "--distribution-id",
-                "E2QWRUHEXAMPLE",
-            ],
-        );
+        let run = edgegate(&moto, &["reconfigure-distribution", &arn, "--distribution-id", "E2QWRUHEXAMPLE"]);
         assert_eq!(run.code, 2, "{arn}: {}", run.stderr);
         assert!(run.stderr.contains(expected), "{arn}: {}", run.stderr);
     }
-    let run = edgegate(
-        &moto,
-        &[
-            "reconfigure-distribution",
-            &format!("{ARN}:1"),
-            "--distribution-id",
-            "E2Q/../x",
-        ],
-    );
+    let run = edgegate(&moto, &["reconfigure-distribution", &format!("{ARN}:1"), "--distribution-id", "E2Q/../x"]);
     assert_eq!(run.code, 2);
-    assert!(
-        run.stderr.contains("is not a CloudFront distribution id"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("is not a CloudFront distribution id"), "{}", run.stderr);
 }
 
 async fn moto_distribution(cloudfront: &aws_sdk_cloudfront::Client) -> String {
-    let forwarded = || {
-        ForwardedValues::builder()
-            .query_string(false)
-            .cookies(
-                CookiePreference::builder()
-                    .forward(ItemSelection::None)
-                    .build()
-                    .expect("cookies"),
-            )
-            .build()
-            .expect("forwarded values")
-    };
+    // AWS's managed CachingOptimized policy: the modern alternative to ForwardedValues/TTLs.
+    let caching_optimized = "658327ea-f89d-4fab-a63d-7e88639e58f6";
     let config = DistributionConfig::builder()
         .caller_reference("edgegate-aws-moto")
         .comment("edgegate test")
@@ -652,9 +388,7 @@ async fn moto_distribution(cloudfront: &aws_sdk_cloudfront::Client) -> String {
                     Origin::builder()
                         .id("s3")
                         .domain_name("packages.s3.amazonaws.com")
-                        .s3_origin_config(
-                            S3OriginConfig::builder().origin_access_identity("").build(),
-                        )
+                        .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
                         .build()
                         .expect("origin"),
                 )
@@ -665,8 +399,7 @@ async fn moto_distribution(cloudfront: &aws_sdk_cloudfront::Client) -> String {
             DefaultCacheBehavior::builder()
                 .target_origin_id("s3")
                 .viewer_protocol_policy(ViewerProtocolPolicy::RedirectToHttps)
-                .min_ttl(0)
-                .forwarded_values(forwarded())
+                .cache_policy_id(caching_optimized)
                 .build()
                 .expect("default behaviour"),
         )
@@ -678,8 +411,7 @@ async fn moto_distribution(cloudfront: &aws_sdk_cloudfront::Client) -> String {
                         .path_pattern("/acme/*")
                         .target_origin_id("s3")
                         .viewer_protocol_policy(ViewerProtocolPolicy::HttpsOnly)
-                        .min_ttl(0)
-                        .forwarded_values(forwarded())
+                        .cache_policy_id(caching_optimized)
                         .build()
                         .expect("behaviour"),
                 )
@@ -688,12 +420,7 @@ async fn moto_distribution(cloudfront: &aws_sdk_cloudfront::Client) -> String {
         )
         .build()
         .expect("distribution config");
-    let out = cloudfront
-        .create_distribution()
-        .distribution_config(config)
-        .send()
-        .await
-        .expect("create distribution");
+    let out = cloudfront.create_distribution().distribution_config(config).send().await.expect("create distribution");
     out.distribution.expect("distribution").id
 }
 
@@ -710,71 +437,26 @@ async fn reconfigure_distribution_over_the_wire_and_from_a_pipe() {
 
     let dry = edgegate(
         &moto,
-        &[
-            "reconfigure-distribution",
-            &arn1,
-            "--distribution-id",
-            &id,
-            "--path-pattern",
-            "/acme/*",
-            "--dry-run",
-        ],
+        &["reconfigure-distribution", &arn1, "--distribution-id", &id, "--path-pattern", "/acme/*", "--dry-run"],
     )
     .ok();
-    assert!(
-        dry.stdout.contains("default cache behaviour: change"),
-        "{}",
-        dry.stdout
-    );
-    assert!(
-        dry.stdout.contains("cache behaviour /acme/*: change"),
-        "{}",
-        dry.stdout
-    );
-    assert!(
-        dry.stdout.contains("dry run: nothing written"),
-        "{}",
-        dry.stdout
-    );
+    assert!(dry.stdout.contains("default cache behaviour: change"), "{}", dry.stdout);
+    assert!(dry.stdout.contains("cache behaviour /acme/*: change"), "{}", dry.stdout);
+    assert!(dry.stdout.contains("dry run: nothing written"), "{}", dry.stdout);
 
     let json = edgegate(
         &moto,
-        &[
-            "--output",
-            "json",
-            "reconfigure-distribution",
-            &arn1,
-            "--distribution-id",
-            &id,
-            "--path-pattern",
-            "/acme/*",
-        ],
+        &["--output", "json", "reconfigure-distribution", &arn1, "--distribution-id", &id, "--path-pattern", "/acme/*"],
     )
     .ok()
     .json();
     assert_eq!(json["updated"], true);
-    assert_eq!(
-        json["behaviors"][1]["after"][0]["lambda_function_arn"],
-        arn1
-    );
+    assert_eq!(json["behaviors"][1]["after"][0]["lambda_function_arn"], arn1);
 
-    let wrong = edgegate(
-        &moto,
-        &[
-            "reconfigure-distribution",
-            &arn1,
-            "--distribution-id",
-            &id,
-            "--path-pattern",
-            "/nope/*",
-        ],
-    );
+    let wrong =
+        edgegate(&moto, &["reconfigure-distribution", &arn1, "--distribution-id", &id, "--path-pattern", "/nope/*"]);
     assert_eq!(wrong.code, 2);
-    assert!(
-        wrong.stderr.contains("matches no cache behaviour"),
-        "{}",
-        wrong.stderr
-    );
+    assert!(wrong.stderr.contains("matches no cache behaviour"), "{}", wrong.stderr);
 
     // CI: publish --quiet piped into reconfigure-distribution -.
     let (b, _) = bundle_file("reconfigure", "b");
@@ -785,14 +467,7 @@ async fn reconfigure_distribution_over_the_wire_and_from_a_pipe() {
         .expect("publish");
     let stdout = publish.stdout.take().expect("pipe");
     let reconfigure = command(&moto, &[])
-        .args([
-            "--output",
-            "json",
-            "reconfigure-distribution",
-            "-",
-            "--distribution-id",
-            &id,
-        ])
+        .args(["--output", "json", "reconfigure-distribution", "-", "--distribution-id", &id])
         .stdin(stdout)
         .output()
         .expect("reconfigure");
@@ -809,9 +484,5 @@ async fn reconfigure_distribution_over_the_wire_and_from_a_pipe() {
             .expect("run"),
     );
     assert_eq!(empty.code, 2);
-    assert!(
-        empty.stderr.contains("no function ARN on standard input"),
-        "{}",
-        empty.stderr
-    );
+    assert!(empty.stderr.contains("no function ARN on standard input"), "{}", empty.stderr);
 }

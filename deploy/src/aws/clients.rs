@@ -22,10 +22,7 @@ pub struct Pace {
 
 impl Pace {
     /// What real AWS needs: IAM propagation and function updates take seconds.
-    pub const AWS: Pace = Pace {
-        first: Duration::from_secs(1),
-        max: Duration::from_secs(8),
-    };
+    pub const AWS: Pace = Pace { first: Duration::from_secs(1), max: Duration::from_secs(8) };
 
     /// Delay before attempt `attempt + 1` (attempt counts from 0).
     pub fn delay(&self, attempt: u32) -> Duration {
@@ -61,15 +58,9 @@ impl Clients {
         // services signed in us-east-1 in the aws partition; pinning them too means a profile
         // with no region at all still works.
         let region = Region::from_static(EDGE_REGION);
-        let lambda = aws_sdk_lambda::config::Builder::from(sdk)
-            .region(region.clone())
-            .build();
-        let cloudfront = aws_sdk_cloudfront::config::Builder::from(sdk)
-            .region(region.clone())
-            .build();
-        let iam = aws_sdk_iam::config::Builder::from(sdk)
-            .region(region)
-            .build();
+        let lambda = aws_sdk_lambda::config::Builder::from(sdk).region(region.clone()).build();
+        let cloudfront = aws_sdk_cloudfront::config::Builder::from(sdk).region(region.clone()).build();
+        let iam = aws_sdk_iam::config::Builder::from(sdk).region(region).build();
         Clients {
             lambda: aws_sdk_lambda::Client::from_conf(lambda),
             cloudfront: aws_sdk_cloudfront::Client::from_conf(cloudfront),
@@ -93,22 +84,12 @@ where
         Some(message) => message.to_owned(),
         None => DisplayErrorContext(&err).to_string(),
     };
-    anyhow::Error::new(AwsFailure {
-        call: call.to_owned(),
-        resource: resource.to_owned(),
-        code,
-        message,
-    })
+    anyhow::Error::new(AwsFailure { call: call.to_owned(), resource: resource.to_owned(), code, message })
 }
 
 /// An [`AwsFailure`] for a condition AWS reported in a response rather than as an error
 /// (a function whose update failed, a poll that never settled).
-pub fn aws_condition(
-    call: &str,
-    resource: &str,
-    code: Option<String>,
-    message: impl Into<String>,
-) -> anyhow::Error {
+pub fn aws_condition(call: &str, resource: &str, code: Option<String>, message: impl Into<String>) -> anyhow::Error {
     anyhow::Error::new(AwsFailure {
         call: call.to_owned(),
         resource: resource.to_owned(),
@@ -133,10 +114,7 @@ mod tests {
 
     #[test]
     fn pace_doubles_and_caps() {
-        let pace = Pace {
-            first: Duration::from_millis(100),
-            max: Duration::from_millis(700),
-        };
+        let pace = Pace { first: Duration::from_millis(100), max: Duration::from_millis(700) };
         let delays: Vec<u128> = (0..6).map(|a| pace.delay(a).as_millis()).collect();
         assert_eq!(delays, vec![100, 200, 400, 700, 700, 700]);
         assert_eq!(pace.delay(u32::MAX), Duration::from_millis(700));

@@ -5,8 +5,7 @@ use std::io::Read as _;
 
 use anyhow::{Context as _, anyhow, bail};
 use aws_sdk_cloudfront::types::{
-    DistributionConfig, EventType, FunctionAssociations, LambdaFunctionAssociation,
-    LambdaFunctionAssociations,
+    DistributionConfig, EventType, FunctionAssociations, LambdaFunctionAssociation, LambdaFunctionAssociations,
 };
 use serde::Serialize;
 
@@ -70,16 +69,9 @@ pub enum Targets {
 /// Sets the viewer-request association on the targeted behaviours of `config`, in place, and
 /// reports each one. Behaviours that need no change, and everything outside the
 /// associations, are left exactly as they came.
-pub fn plan(
-    config: &mut DistributionConfig,
-    arn: &str,
-    targets: &Targets,
-) -> anyhow::Result<Vec<BehaviourPlan>> {
+pub fn plan(config: &mut DistributionConfig, arn: &str, targets: &Targets) -> anyhow::Result<Vec<BehaviourPlan>> {
     let mut plans = Vec::new();
-    let default = config
-        .default_cache_behavior
-        .as_mut()
-        .context("the distribution has no default cache behaviour")?;
+    let default = config.default_cache_behavior.as_mut().context("the distribution has no default cache behaviour")?;
     plans.push(associate(
         &mut default.lambda_function_associations,
         default.function_associations.as_ref(),
@@ -87,13 +79,8 @@ pub fn plan(
         arn,
     )?);
 
-    let behaviours = config
-        .cache_behaviors
-        .as_mut()
-        .and_then(|b| b.items.as_mut());
-    let mut behaviours: Vec<_> = behaviours
-        .map(|b| b.iter_mut().collect())
-        .unwrap_or_default();
+    let behaviours = config.cache_behaviors.as_mut().and_then(|b| b.items.as_mut());
+    let mut behaviours: Vec<_> = behaviours.map(|b| b.iter_mut().collect()).unwrap_or_default();
     match targets {
         Targets::All => {
             for b in behaviours {
@@ -114,13 +101,8 @@ pub fn plan(
                 }
                 seen.push(pattern);
                 let Some(b) = behaviours.iter_mut().find(|b| &b.path_pattern == pattern) else {
-                    let known: Vec<&str> =
-                        behaviours.iter().map(|b| b.path_pattern.as_str()).collect();
-                    let known = if known.is_empty() {
-                        "none besides the default".to_owned()
-                    } else {
-                        known.join(", ")
-                    };
+                    let known: Vec<&str> = behaviours.iter().map(|b| b.path_pattern.as_str()).collect();
+                    let known = if known.is_empty() { "none besides the default".to_owned() } else { known.join(", ") };
                     bail!(
                         "--path-pattern {pattern:?} matches no cache behaviour of this distribution (its path patterns: {known})"
                     );
@@ -144,10 +126,7 @@ fn associate(
     path_pattern: Option<String>,
     arn: &str,
 ) -> anyhow::Result<BehaviourPlan> {
-    let items: Vec<LambdaFunctionAssociation> = lambdas
-        .as_ref()
-        .and_then(|l| l.items.clone())
-        .unwrap_or_default();
+    let items: Vec<LambdaFunctionAssociation> = lambdas.as_ref().and_then(|l| l.items.clone()).unwrap_or_default();
     let before: Vec<Association> = items.iter().map(Association::from).collect();
     let wanted = LambdaFunctionAssociation::builder()
         .lambda_function_arn(arn)
@@ -158,10 +137,7 @@ fn associate(
     let mut new_items = items.clone();
     // CloudFront allows one association per event type, so there is at most one to replace;
     // replacing in place keeps the operator's ordering.
-    let changed = match new_items
-        .iter()
-        .position(|a| a.event_type == EventType::ViewerRequest)
-    {
+    let changed = match new_items.iter().position(|a| a.event_type == EventType::ViewerRequest) {
         Some(i) if is_wanted(&new_items[i], arn) => false,
         Some(i) => {
             new_items[i] = wanted;
@@ -176,14 +152,11 @@ fn associate(
     if changed {
         // A CloudFront Function and a Lambda@Edge function cannot share viewer-request;
         // CloudFront would reject the whole update with a less specific message.
-        if let Some(f) = functions.and_then(|f| f.items.as_ref()).and_then(|items| {
-            items
-                .iter()
-                .find(|f| f.event_type == EventType::ViewerRequest)
-        }) {
-            let label = plan_label.map_or("the default cache behaviour".to_owned(), |p| {
-                format!("cache behaviour {p}")
-            });
+        if let Some(f) = functions
+            .and_then(|f| f.items.as_ref())
+            .and_then(|items| items.iter().find(|f| f.event_type == EventType::ViewerRequest))
+        {
+            let label = plan_label.map_or("the default cache behaviour".to_owned(), |p| format!("cache behaviour {p}"));
             bail!(
                 "{label} has CloudFront Function {} on viewer-request; a behaviour can have only one viewer-request \
                  function, so remove that association first",
@@ -191,20 +164,11 @@ fn associate(
             );
         }
         let quantity = i32::try_from(new_items.len())?;
-        *lambdas = Some(
-            LambdaFunctionAssociations::builder()
-                .quantity(quantity)
-                .set_items(Some(new_items.clone()))
-                .build()?,
-        );
+        *lambdas =
+            Some(LambdaFunctionAssociations::builder().quantity(quantity).set_items(Some(new_items.clone())).build()?);
     }
     let after = new_items.iter().map(Association::from).collect();
-    Ok(BehaviourPlan {
-        path_pattern,
-        before,
-        after,
-        changed,
-    })
+    Ok(BehaviourPlan { path_pattern, before, after, changed })
 }
 
 fn is_wanted(a: &LambdaFunctionAssociation, arn: &str) -> bool {
@@ -238,10 +202,7 @@ pub async fn reconfigure_distribution(
     dry_run: bool,
 ) -> anyhow::Result<Reconfigured> {
     let qualifier = arn.version.to_string();
-    if function::get_function(c, &arn.unqualified(), Some(&qualifier))
-        .await?
-        .is_none()
-    {
+    if function::get_function(c, &arn.unqualified(), Some(&qualifier)).await?.is_none() {
         bail!(
             "{arn}: version {} of function {} does not exist (lambda:GetFunctionConfiguration: \
              ResourceNotFoundException); `edgegate versions` lists the published ones",
@@ -259,12 +220,7 @@ pub async fn reconfigure_distribution(
             .await
             .map_err(|e| aws_failure("cloudfront:GetDistributionConfig", distribution_id, e))?;
         let etag = got.e_tag.ok_or_else(|| {
-            aws_condition(
-                "cloudfront:GetDistributionConfig",
-                distribution_id,
-                None,
-                "the response carried no ETag",
-            )
+            aws_condition("cloudfront:GetDistributionConfig", distribution_id, None, "the response carried no ETag")
         })?;
         let mut config = got.distribution_config.ok_or_else(|| {
             aws_condition(
@@ -276,17 +232,16 @@ pub async fn reconfigure_distribution(
         })?;
         let behaviors = plan(&mut config, &arn_text, targets)?;
         let changed = behaviors.iter().any(|b| b.changed);
-        let report =
-            |updated: bool, status: Option<String>, behaviors: Vec<BehaviourPlan>| Reconfigured {
-                distribution_id: distribution_id.to_owned(),
-                function_arn: arn_text.clone(),
-                dry_run,
-                changed,
-                updated,
-                attempts: attempt,
-                status,
-                behaviors,
-            };
+        let report = |updated: bool, status: Option<String>, behaviors: Vec<BehaviourPlan>| Reconfigured {
+            distribution_id: distribution_id.to_owned(),
+            function_arn: arn_text.clone(),
+            dry_run,
+            changed,
+            updated,
+            attempts: attempt,
+            status,
+            behaviors,
+        };
         if dry_run || !changed {
             return Ok(report(false, None, behaviors));
         }
@@ -300,9 +255,7 @@ pub async fn reconfigure_distribution(
             .await;
         match result {
             Ok(out) => return Ok(report(true, out.distribution.map(|d| d.status), behaviors)),
-            Err(err)
-                if code_of(&err) == Some("PreconditionFailed") && attempt < CONFLICT_ATTEMPTS =>
-            {
+            Err(err) if code_of(&err) == Some("PreconditionFailed") && attempt < CONFLICT_ATTEMPTS => {
                 eprintln!(
                     "distribution {distribution_id} changed since it was read (ETag {etag} is stale); reading it again \
                      ({attempt}/{CONFLICT_ATTEMPTS})"
@@ -310,11 +263,7 @@ pub async fn reconfigure_distribution(
                 c.pace.sleep(attempt - 1).await;
             }
             Err(err) => {
-                return Err(aws_failure(
-                    "cloudfront:UpdateDistribution",
-                    distribution_id,
-                    err,
-                ));
+                return Err(aws_failure("cloudfront:UpdateDistribution", distribution_id, err));
             }
         }
     }
@@ -327,13 +276,10 @@ fn arn_argument(arg: &str) -> anyhow::Result<String> {
         return Ok(arg.to_owned());
     }
     let mut text = String::new();
-    std::io::stdin()
-        .read_to_string(&mut text)
-        .context("reading the function ARN from standard input")?;
+    std::io::stdin().read_to_string(&mut text).context("reading the function ARN from standard input")?;
     let arn = text.lines().map(str::trim).find(|l| !l.is_empty());
-    arn.map(str::to_owned).ok_or_else(|| {
-        anyhow!("no function ARN on standard input (did `edgegate publish --quiet` fail?)")
-    })
+    arn.map(str::to_owned)
+        .ok_or_else(|| anyhow!("no function ARN on standard input (did `edgegate publish --quiet` fail?)"))
 }
 
 fn check_distribution_id(id: &str) -> anyhow::Result<()> {
@@ -343,22 +289,12 @@ fn check_distribution_id(id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub async fn reconfigure(
-    c: &Clients,
-    args: &ReconfigureArgs,
-    out: Output,
-) -> anyhow::Result<Status> {
+pub async fn reconfigure(c: &Clients, args: &ReconfigureArgs, out: Output) -> anyhow::Result<Status> {
     let arn = parse_version_arn(&arn_argument(&args.arn)?).map_err(|m| anyhow!(m))?;
     check_distribution_id(&args.distribution_id)?;
-    let targets = if args.all_behaviors {
-        Targets::All
-    } else {
-        Targets::Default {
-            path_patterns: args.path_patterns.clone(),
-        }
-    };
-    let done =
-        reconfigure_distribution(c, &arn, &args.distribution_id, &targets, args.dry_run).await?;
+    let targets =
+        if args.all_behaviors { Targets::All } else { Targets::Default { path_patterns: args.path_patterns.clone() } };
+    let done = reconfigure_distribution(c, &arn, &args.distribution_id, &targets, args.dry_run).await?;
     if out == Output::Json {
         print_json(&done)?;
         return Ok(Status::Ok);
@@ -372,10 +308,7 @@ pub async fn reconfigure(
         }
     }
     if done.dry_run {
-        println!(
-            "dry run: nothing written to distribution {}",
-            done.distribution_id
-        );
+        println!("dry run: nothing written to distribution {}", done.distribution_id);
     } else if !done.changed {
         println!(
             "distribution {} already uses {} on viewer-request; nothing to do",
@@ -397,10 +330,7 @@ fn print_associations(when: &str, list: &[Association]) {
     }
     for (i, a) in list.iter().enumerate() {
         let label = if i == 0 { when } else { "" };
-        println!(
-            "  {label:<6}  {:<16} {}",
-            a.event_type, a.lambda_function_arn
-        );
+        println!("  {label:<6}  {:<16} {}", a.event_type, a.lambda_function_arn);
     }
 }
 

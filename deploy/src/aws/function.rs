@@ -16,8 +16,7 @@ use crate::bundle::Bundle;
 /// and runs it at the edge (SPEC §1).
 pub const TRUST_POLICY: &str = include_str!("../../policies/lambda-trust-policy.json");
 /// CloudWatch Logs for the function; Lambda@Edge writes to the region that served the request.
-pub const BASIC_EXECUTION_POLICY: &str =
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
+pub const BASIC_EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
 
 /// Lambda@Edge viewer-request limits (SPEC §1): zip at most 1 MB.
 const MAX_ZIP_BYTES: usize = 1024 * 1024;
@@ -31,8 +30,7 @@ const READY_POLLS: u32 = 60;
 pub fn load_bundle(config: Option<&Path>, bundle: Option<&Path>) -> anyhow::Result<Bundle> {
     let bundle = match (bundle, config) {
         (Some(path), _) => {
-            let zip = std::fs::read(path)
-                .with_context(|| format!("--bundle: cannot read {}", path.display()))?;
+            let zip = std::fs::read(path).with_context(|| format!("--bundle: cannot read {}", path.display()))?;
             if !zip.starts_with(b"PK\x03\x04") {
                 bail!("--bundle: {} is not a zip archive", path.display());
             }
@@ -83,10 +81,7 @@ pub async fn ensure_role(c: &Clients, role_name: &str) -> anyhow::Result<RoleOut
                     );
                 }
             }
-            RoleOutcome {
-                arn: role.arn,
-                created: false,
-            }
+            RoleOutcome { arn: role.arn, created: false }
         }
         Err(err) if code_of(&err) == Some("NoSuchEntity") => {
             eprintln!("creating IAM role {role_name}");
@@ -100,10 +95,7 @@ pub async fn ensure_role(c: &Clients, role_name: &str) -> anyhow::Result<RoleOut
                 .await
                 .map_err(|e| aws_failure("iam:CreateRole", role_name, e))?;
             let role = out.role.context("iam:CreateRole returned no role")?;
-            RoleOutcome {
-                arn: role.arn,
-                created: true,
-            }
+            RoleOutcome { arn: role.arn, created: true }
         }
         Err(err) => return Err(aws_failure("iam:GetRole", role_name, err)),
     };
@@ -123,9 +115,8 @@ pub async fn ensure_role(c: &Clients, role_name: &str) -> anyhow::Result<RoleOut
 /// the document percent-encoded.
 pub fn missing_trust(document: &str) -> Vec<&'static str> {
     let decoded = percent_decode(document);
-    let services = serde_json::from_str::<serde_json::Value>(&decoded)
-        .map(|v| allowed_services(&v))
-        .unwrap_or_default();
+    let services =
+        serde_json::from_str::<serde_json::Value>(&decoded).map(|v| allowed_services(&v)).unwrap_or_default();
     ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]
         .into_iter()
         .filter(|want| !services.iter().any(|s| s == want))
@@ -158,10 +149,8 @@ fn percent_decode(text: &str) -> String {
     while i < bytes.len() {
         let hex = |b: u8| (b as char).to_digit(16);
         if bytes[i] == b'%'
-            && let (Some(hi), Some(lo)) = (
-                bytes.get(i + 1).and_then(|b| hex(*b)),
-                bytes.get(i + 2).and_then(|b| hex(*b)),
-            )
+            && let (Some(hi), Some(lo)) =
+                (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
         {
             out.push((hi * 16 + lo) as u8);
             i += 3;
@@ -186,11 +175,7 @@ pub struct FunctionState {
 }
 
 /// GetFunctionConfiguration; `None` when the function (or that version) does not exist.
-pub async fn get_function(
-    c: &Clients,
-    name: &str,
-    qualifier: Option<&str>,
-) -> anyhow::Result<Option<FunctionState>> {
+pub async fn get_function(c: &Clients, name: &str, qualifier: Option<&str>) -> anyhow::Result<Option<FunctionState>> {
     let resource = match qualifier {
         Some(q) => format!("{name}:{q}"),
         None => name.to_owned(),
@@ -210,28 +195,17 @@ pub async fn get_function(
             state_reason_code: out.state_reason_code.map(|c| c.as_str().to_owned()),
             last_update_status: out.last_update_status,
             last_update_status_reason: out.last_update_status_reason,
-            last_update_status_reason_code: out
-                .last_update_status_reason_code
-                .map(|c| c.as_str().to_owned()),
+            last_update_status_reason_code: out.last_update_status_reason_code.map(|c| c.as_str().to_owned()),
         })),
         Err(err) if code_of(&err) == Some("ResourceNotFoundException") => Ok(None),
-        Err(err) => Err(aws_failure(
-            "lambda:GetFunctionConfiguration",
-            &resource,
-            err,
-        )),
+        Err(err) => Err(aws_failure("lambda:GetFunctionConfiguration", &resource, err)),
     }
 }
 
 /// Creates the function (not published: the first version is published separately, guarded
 /// by CodeSha256, once the function is Active). Returns `false` if it already existed, which
 /// happens when an earlier attempt's response was lost.
-pub async fn create_function(
-    c: &Clients,
-    name: &str,
-    role_arn: &str,
-    bundle: &Bundle,
-) -> anyhow::Result<bool> {
+pub async fn create_function(c: &Clients, name: &str, role_arn: &str, bundle: &Bundle) -> anyhow::Result<bool> {
     let mut attempt = 0;
     loop {
         let result = c
@@ -245,25 +219,15 @@ pub async fn create_function(
             .timeout(5)
             .role(role_arn)
             .description("edgegate: signed-URL gate (viewer-request)")
-            .code(
-                FunctionCode::builder()
-                    .zip_file(Blob::new(bundle.zip.clone()))
-                    .build(),
-            )
+            .code(FunctionCode::builder().zip_file(Blob::new(bundle.zip.clone())).build())
             .publish(false)
             .send()
             .await;
         match result {
             Ok(_) => return Ok(true),
             Err(err) if code_of(&err) == Some("ResourceConflictException") => return Ok(false),
-            Err(err)
-                if role_not_yet_assumable(code_of(&err), message_of(&err))
-                    && attempt + 1 < ROLE_ATTEMPTS =>
-            {
-                eprintln!(
-                    "waiting for IAM role {role_arn} to become assumable by Lambda (attempt {})",
-                    attempt + 1
-                );
+            Err(err) if role_not_yet_assumable(code_of(&err), message_of(&err)) && attempt + 1 < ROLE_ATTEMPTS => {
+                eprintln!("waiting for IAM role {role_arn} to become assumable by Lambda (attempt {})", attempt + 1);
                 c.pace.sleep(attempt).await;
                 attempt += 1;
             }
@@ -307,8 +271,7 @@ pub async fn wait_ready(c: &Clients, name: &str, call: &str) -> anyhow::Result<F
                 format!("LastUpdateStatus Failed: {reason}"),
             ));
         }
-        let pending = f.state == Some(State::Pending)
-            || f.last_update_status == Some(LastUpdateStatus::InProgress);
+        let pending = f.state == Some(State::Pending) || f.last_update_status == Some(LastUpdateStatus::InProgress);
         if !pending {
             return Ok(f);
         }
@@ -348,11 +311,7 @@ pub struct Version {
 
 /// PublishVersion guarded by CodeSha256, so a concurrent upload cannot be published under
 /// our name.
-pub async fn publish_version(
-    c: &Clients,
-    name: &str,
-    code_sha256: &str,
-) -> anyhow::Result<Version> {
+pub async fn publish_version(c: &Clients, name: &str, code_sha256: &str) -> anyhow::Result<Version> {
     let out = c
         .lambda
         .publish_version()
@@ -363,12 +322,7 @@ pub async fn publish_version(
         .map_err(|e| aws_failure("lambda:PublishVersion", name, e))?;
     let raw = out.version.unwrap_or_default();
     let version = raw.parse().map_err(|_| {
-        aws_condition(
-            "lambda:PublishVersion",
-            name,
-            None,
-            format!("AWS returned version {raw:?}, not a number"),
-        )
+        aws_condition("lambda:PublishVersion", name, None, format!("AWS returned version {raw:?}, not a number"))
     })?;
     Ok(Version {
         version,
@@ -381,12 +335,7 @@ pub async fn publish_version(
 
 /// Every published version (not `$LATEST`), oldest first.
 pub async fn list_versions(c: &Clients, name: &str) -> anyhow::Result<Vec<Version>> {
-    let mut pages = c
-        .lambda
-        .list_versions_by_function()
-        .function_name(name)
-        .into_paginator()
-        .send();
+    let mut pages = c.lambda.list_versions_by_function().function_name(name).into_paginator().send();
     let mut versions = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws_failure("lambda:ListVersionsByFunction", name, e))?;
@@ -413,29 +362,16 @@ pub async fn list_versions(c: &Clients, name: &str) -> anyhow::Result<Vec<Versio
 /// failure (SPEC §1).
 pub async fn delete_version(c: &Clients, name: &str, version: u64) -> anyhow::Result<bool> {
     let qualifier = version.to_string();
-    match c
-        .lambda
-        .delete_function()
-        .function_name(name)
-        .qualifier(&qualifier)
-        .send()
-        .await
-    {
+    match c.lambda.delete_function().function_name(name).qualifier(&qualifier).send().await {
         Ok(_) => Ok(true),
         Err(err) if is_replicated_refusal(code_of(&err), message_of(&err)) => Ok(false),
-        Err(err) => Err(aws_failure(
-            "lambda:DeleteFunction",
-            &format!("{name}:{qualifier}"),
-            err,
-        )),
+        Err(err) => Err(aws_failure("lambda:DeleteFunction", &format!("{name}:{qualifier}"), err)),
     }
 }
 
 pub fn is_replicated_refusal(code: Option<&str>, message: &str) -> bool {
-    matches!(
-        code,
-        Some("InvalidParameterValueException" | "ResourceConflictException")
-    ) && message.to_ascii_lowercase().contains("replicated function")
+    matches!(code, Some("InvalidParameterValueException" | "ResourceConflictException"))
+        && message.to_ascii_lowercase().contains("replicated function")
 }
 
 #[cfg(test)]
@@ -452,48 +388,28 @@ mod tests {
         let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%7B%22Effect%22%3A%22Allow%22%2C\
                        %22Principal%22%3A%7B%22Service%22%3A%22lambda.amazonaws.com%22%7D%2C%22Action%22%3A%22sts%3AAssumeRole%22%7D%5D%7D";
         assert_eq!(missing_trust(encoded), vec!["edgelambda.amazonaws.com"]);
-        assert_eq!(
-            missing_trust("not json"),
-            vec!["lambda.amazonaws.com", "edgelambda.amazonaws.com"]
-        );
+        assert_eq!(missing_trust("not json"), vec!["lambda.amazonaws.com", "edgelambda.amazonaws.com"]);
     }
 
     #[test]
     fn code_sha256_is_base64_of_sha256() {
-        assert_eq!(
-            code_sha256(b""),
-            "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU="
-        );
+        assert_eq!(code_sha256(b""), "47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=");
     }
 
     #[test]
     fn replicated_refusal_is_recognised() {
-        let msg = "Lambda was unable to delete arn:aws:lambda:us-east-1:1:function:f:1 because it is a replicated function.";
-        assert!(is_replicated_refusal(
-            Some("InvalidParameterValueException"),
-            msg
-        ));
-        assert!(is_replicated_refusal(
-            Some("ResourceConflictException"),
-            msg
-        ));
+        let msg =
+            "Lambda was unable to delete arn:aws:lambda:us-east-1:1:function:f:1 because it is a replicated function.";
+        assert!(is_replicated_refusal(Some("InvalidParameterValueException"), msg));
+        assert!(is_replicated_refusal(Some("ResourceConflictException"), msg));
         assert!(!is_replicated_refusal(Some("AccessDeniedException"), msg));
-        assert!(!is_replicated_refusal(
-            Some("InvalidParameterValueException"),
-            "something else"
-        ));
+        assert!(!is_replicated_refusal(Some("InvalidParameterValueException"), "something else"));
     }
 
     #[test]
     fn role_propagation_error_is_recognised() {
         let msg = "The role defined for the function cannot be assumed by Lambda.";
-        assert!(role_not_yet_assumable(
-            Some("InvalidParameterValueException"),
-            msg
-        ));
-        assert!(!role_not_yet_assumable(
-            Some("InvalidParameterValueException"),
-            "Runtime is invalid"
-        ));
+        assert!(role_not_yet_assumable(Some("InvalidParameterValueException"), msg));
+        assert!(!role_not_yet_assumable(Some("InvalidParameterValueException"), "Runtime is invalid"));
     }
 }

@@ -31,13 +31,9 @@ fn moto_clients(moto: &MotoServer) -> Clients {
 
 /// Versions 1..=n of the function, each with different code.
 async fn versions_up_to(clients: &Clients, n: u32) {
-    bootstrap_function(clients, NAME, ROLE, &bundle("v1"))
-        .await
-        .expect("bootstrap");
+    bootstrap_function(clients, NAME, ROLE, &bundle("v1")).await.expect("bootstrap");
     for i in 2..=n {
-        let published = publish_bundle(clients, NAME, &bundle(&format!("v{i}")))
-            .await
-            .expect("publish");
+        let published = publish_bundle(clients, NAME, &bundle(&format!("v{i}"))).await.expect("publish");
         assert_eq!(published.version, u64::from(i));
     }
 }
@@ -47,10 +43,7 @@ async fn versions_up_to(clients: &Clients, n: u32) {
 fn with_references(mut clients: Clients) -> (Clients, StaticReplayClient) {
     let http = StaticReplayClient::new(vec![distribution_list(
         None,
-        &[
-            ("EAAA", Some(1), None),
-            ("EBBB", None, Some(("/acme/*", 3))),
-        ],
+        &[("EAAA", Some(1), None), ("EBBB", None, Some(("/acme/*", 3)))],
     )]);
     clients.cloudfront = Clients::from_sdk_config(&replay_sdk_config(&http)).cloudfront;
     (clients, http)
@@ -63,9 +56,7 @@ async fn prune_keeps_the_newest_and_every_referenced_version() {
     versions_up_to(&clients, 5).await;
     let (clients, _) = with_references(clients);
 
-    let results = prune_versions(&clients, NAME, 2, false)
-        .await
-        .expect("prune");
+    let results = prune_versions(&clients, NAME, 2, false).await.expect("prune");
     let actions: Vec<(u64, PruneAction)> = results.iter().map(|r| (r.version, r.action)).collect();
     assert_eq!(
         actions,
@@ -77,17 +68,8 @@ async fn prune_keeps_the_newest_and_every_referenced_version() {
             (1, PruneAction::KeptReferenced),
         ]
     );
-    let left: Vec<u64> = list_versions(&clients, NAME)
-        .await
-        .expect("list")
-        .iter()
-        .map(|v| v.version)
-        .collect();
-    assert_eq!(
-        left,
-        vec![1, 3, 4, 5],
-        "moto still holds exactly the kept versions"
-    );
+    let left: Vec<u64> = list_versions(&clients, NAME).await.expect("list").iter().map(|v| v.version).collect();
+    assert_eq!(left, vec![1, 3, 4, 5], "moto still holds exactly the kept versions");
 }
 
 #[tokio::test]
@@ -96,14 +78,8 @@ async fn prune_dry_run_deletes_nothing() {
     let clients = moto_clients(&moto);
     versions_up_to(&clients, 4).await;
     let (clients, _) = with_references(clients);
-    let results = prune_versions(&clients, NAME, 1, true)
-        .await
-        .expect("prune");
-    let would: Vec<u64> = results
-        .iter()
-        .filter(|r| r.action == PruneAction::WouldDelete)
-        .map(|r| r.version)
-        .collect();
+    let results = prune_versions(&clients, NAME, 1, true).await.expect("prune");
+    let would: Vec<u64> = results.iter().filter(|r| r.action == PruneAction::WouldDelete).map(|r| r.version).collect();
     assert_eq!(would, vec![2]);
     assert_eq!(list_versions(&clients, NAME).await.expect("list").len(), 4);
 }
@@ -114,9 +90,7 @@ async fn versions_show_which_distributions_and_behaviours_use_them() {
     let clients = moto_clients(&moto);
     versions_up_to(&clients, 3).await;
     let (clients, _) = with_references(clients);
-    let list = list_with_references(&clients, NAME)
-        .await
-        .expect("versions");
+    let list = list_with_references(&clients, NAME).await.expect("versions");
     assert_eq!(list.len(), 3);
     assert_eq!(list[0].version.code_sha256, bundle("v1").code_sha256);
     assert_eq!(list[0].references.len(), 1);
@@ -124,10 +98,7 @@ async fn versions_show_which_distributions_and_behaviours_use_them() {
     assert_eq!(list[0].references[0].path_pattern, None);
     assert!(list[1].references.is_empty());
     assert_eq!(list[2].references[0].distribution_id, "EBBB");
-    assert_eq!(
-        list[2].references[0].path_pattern.as_deref(),
-        Some("/acme/*")
-    );
+    assert_eq!(list[2].references[0].path_pattern.as_deref(), Some("/acme/*"));
 }
 
 /// moto refuses a role it does not know with the same error IAM gives for a role that has not
@@ -136,26 +107,14 @@ async fn versions_show_which_distributions_and_behaviours_use_them() {
 async fn create_function_retries_a_role_that_cannot_be_assumed_and_then_gives_up() {
     let moto = MotoServer::start();
     let clients = moto_clients(&moto);
-    let error = create_function(
-        &clients,
-        NAME,
-        "arn:aws:iam::123456789012:role/not-there",
-        &bundle("x"),
-    )
-    .await
-    .expect_err("no such role");
+    let error = create_function(&clients, NAME, "arn:aws:iam::123456789012:role/not-there", &bundle("x"))
+        .await
+        .expect_err("no such role");
     let failure = error.downcast_ref::<AwsFailure>().expect("AWS failure");
     assert_eq!(failure.call, "lambda:CreateFunction");
     assert_eq!(failure.resource, NAME);
-    assert_eq!(
-        failure.code.as_deref(),
-        Some("InvalidParameterValueException")
-    );
-    assert!(
-        failure.message.contains("cannot be assumed"),
-        "{}",
-        failure.message
-    );
+    assert_eq!(failure.code.as_deref(), Some("InvalidParameterValueException"));
+    assert!(failure.message.contains("cannot be assumed"), "{}", failure.message);
     assert_eq!(exit_code_for(&error), 3);
 }
 
@@ -172,27 +131,11 @@ async fn an_existing_role_without_the_edge_principal_is_refused_not_rewritten() 
         .send()
         .await
         .expect("create role");
-    let error = bootstrap_function(&clients, NAME, ROLE, &bundle("x"))
-        .await
-        .expect_err("refused");
+    let error = bootstrap_function(&clients, NAME, ROLE, &bundle("x")).await.expect_err("refused");
     let message = format!("{error:#}");
-    assert!(
-        message.contains("does not allow edgelambda.amazonaws.com"),
-        "{message}"
-    );
+    assert!(message.contains("does not allow edgelambda.amazonaws.com"), "{message}");
     assert_eq!(exit_code_for(&error), 2);
-    let role = clients
-        .iam
-        .get_role()
-        .role_name(ROLE)
-        .send()
-        .await
-        .expect("role")
-        .role
-        .expect("role");
+    let role = clients.iam.get_role().role_name(ROLE).send().await.expect("role").role.expect("role");
     let document = role.assume_role_policy_document.unwrap_or_default();
-    assert!(
-        !document.contains("edgelambda"),
-        "the operator's trust policy was left alone: {document}"
-    );
+    assert!(!document.contains("edgelambda"), "the operator's trust policy was left alone: {document}");
 }

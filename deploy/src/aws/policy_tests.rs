@@ -63,38 +63,26 @@ fn deployer_policy_lists_exactly_the_calls_the_cli_makes() {
     assert!(called.len() >= 12, "found the calls: {called:?}");
     let mut expected = called.clone();
     expected.extend(REQUIRED_BY_AWS.iter().map(|a| (*a).to_owned()));
-    assert_eq!(
-        policy_actions(include_str!("../../policies/deployer-policy.json")),
-        expected
-    );
+    assert_eq!(policy_actions(include_str!("../../policies/deployer-policy.json")), expected);
 }
 
 #[test]
 fn ci_policy_is_a_subset_without_iam_or_deletion() {
     let ci = policy_actions(include_str!("../../policies/ci-policy.json"));
     let deployer = policy_actions(include_str!("../../policies/deployer-policy.json"));
-    assert!(
-        ci.is_subset(&deployer),
-        "{:?}",
-        ci.difference(&deployer).collect::<Vec<_>>()
-    );
+    assert!(ci.is_subset(&deployer), "{:?}", ci.difference(&deployer).collect::<Vec<_>>());
     assert!(ci.iter().all(|a| !a.starts_with("iam:")), "{ci:?}");
     assert!(!ci.contains("lambda:DeleteFunction") && !ci.contains("lambda:CreateFunction"));
-    for needed in [
-        "lambda:UpdateFunctionCode",
-        "lambda:PublishVersion",
-        "cloudfront:UpdateDistribution",
-    ] {
+    for needed in ["lambda:UpdateFunctionCode", "lambda:PublishVersion", "cloudfront:UpdateDistribution"] {
         assert!(ci.contains(needed), "{needed}");
     }
 }
 
 #[test]
 fn trust_policies_parse() {
-    for document in [
-        include_str!("../../policies/lambda-trust-policy.json"),
-        include_str!("../../policies/ci-trust-policy.json"),
-    ] {
+    for document in
+        [include_str!("../../policies/lambda-trust-policy.json"), include_str!("../../policies/ci-trust-policy.json")]
+    {
         let policy: serde_json::Value = serde_json::from_str(document).expect("JSON");
         assert_eq!(policy["Version"], "2012-10-17");
     }

@@ -37,11 +37,7 @@ pub async fn publish_bundle(c: &Clients, name: &str, bundle: &Bundle) -> anyhow:
         // Publishing again would cost a version on AWS when only configuration changed, and
         // always on moto; an operator re-running a release expects the version they have.
         let versions = function::list_versions(c, name).await?;
-        if let Some(existing) = versions
-            .iter()
-            .rev()
-            .find(|v| v.code_sha256 == bundle.code_sha256)
-        {
+        if let Some(existing) = versions.iter().rev().find(|v| v.code_sha256 == bundle.code_sha256) {
             return Ok(Published {
                 function_arn: existing.function_arn.clone(),
                 version: existing.version,
@@ -53,20 +49,12 @@ pub async fn publish_bundle(c: &Clients, name: &str, bundle: &Bundle) -> anyhow:
     } else {
         // An update still running from elsewhere would make ours fail with a conflict.
         function::wait_ready(c, name, "lambda:UpdateFunctionCode").await?;
-        eprintln!(
-            "uploading new code to {name} (CodeSha256 {})",
-            bundle.code_sha256
-        );
+        eprintln!("uploading new code to {name} (CodeSha256 {})", bundle.code_sha256);
         function::update_code(c, name, bundle).await?;
         function::wait_ready(c, name, "lambda:UpdateFunctionCode").await?;
     }
     let v = function::publish_version(c, name, &bundle.code_sha256).await?;
-    Ok(Published {
-        function_arn: v.function_arn,
-        version: v.version,
-        code_sha256: v.code_sha256,
-        created: true,
-    })
+    Ok(Published { function_arn: v.function_arn, version: v.version, code_sha256: v.code_sha256, created: true })
 }
 
 pub async fn publish(c: &Clients, args: &PublishArgs, out: Output) -> anyhow::Result<Status> {
@@ -75,20 +63,12 @@ pub async fn publish(c: &Clients, args: &PublishArgs, out: Output) -> anyhow::Re
     let published = publish_bundle(c, name, &bundle).await?;
     if args.quiet {
         // A CI pipe whose reader already failed must surface as an error, not a panic.
-        writeln!(std::io::stdout(), "{}", published.function_arn)
-            .context("writing the ARN to standard output")?;
+        writeln!(std::io::stdout(), "{}", published.function_arn).context("writing the ARN to standard output")?;
     } else if out == Output::Json {
         print_json(&published)?;
     } else {
-        let what = if published.created {
-            "published"
-        } else {
-            "unchanged, already published as"
-        };
-        println!(
-            "{name}: {what} version {} (CodeSha256 {})",
-            published.version, published.code_sha256
-        );
+        let what = if published.created { "published" } else { "unchanged, already published as" };
+        println!("{name}: {what} version {} (CodeSha256 {})", published.version, published.code_sha256);
         println!("{}", published.function_arn);
     }
     Ok(Status::Ok)
@@ -115,10 +95,7 @@ pub async fn bootstrap_function(
     role_name: &str,
     bundle: &Bundle,
 ) -> anyhow::Result<Bootstrapped> {
-    let RoleOutcome {
-        arn: role_arn,
-        created: role_created,
-    } = function::ensure_role(c, role_name).await?;
+    let RoleOutcome { arn: role_arn, created: role_created } = function::ensure_role(c, role_name).await?;
     let mut function_created = false;
     if function::get_function(c, name, None).await?.is_none() {
         eprintln!("creating function {name} in us-east-1");
@@ -129,9 +106,7 @@ pub async fn bootstrap_function(
     if function_created {
         function::wait_ready(c, name, "lambda:CreateFunction").await?;
     }
-    let published = publish_bundle(c, name, bundle)
-        .await
-        .context("publishing the first version")?;
+    let published = publish_bundle(c, name, bundle).await.context("publishing the first version")?;
     Ok(Bootstrapped {
         role_arn,
         role_created,
@@ -150,28 +125,16 @@ pub async fn bootstrap_function(
 
 pub async fn bootstrap(c: &Clients, args: &BootstrapArgs, out: Output) -> anyhow::Result<Status> {
     let bundle = function::load_bundle(args.config.as_deref(), args.bundle.as_deref())?;
-    let done =
-        bootstrap_function(c, &args.function.function_name, &args.role_name, &bundle).await?;
+    let done = bootstrap_function(c, &args.function.function_name, &args.role_name, &bundle).await?;
     if out == Output::Json {
         print_json(&done)?;
         return Ok(Status::Ok);
     }
     let state = |created: bool| if created { "created" } else { "exists" };
     println!("role      {} ({})", done.role_arn, state(done.role_created));
-    println!(
-        "function  {} ({})",
-        done.function_name,
-        state(done.function_created)
-    );
-    let version_state = if done.created {
-        "published"
-    } else {
-        "already published"
-    };
-    println!(
-        "version   {} ({version_state}, CodeSha256 {})",
-        done.version, done.code_sha256
-    );
+    println!("function  {} ({})", done.function_name, state(done.function_created));
+    let version_state = if done.created { "published" } else { "already published" };
+    println!("version   {} ({version_state}, CodeSha256 {})", done.version, done.code_sha256);
     println!();
     println!("{}", done.function_arn);
     println!();

@@ -25,19 +25,14 @@ use crate::output::{AwsFailure, exit_code_for};
 
 const DIST: &str = "E2QWRUHEXAMPLE";
 const FN_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:packagecloud_cloudfront_auth";
-const NEW_ARN: &str =
-    "arn:aws:lambda:us-east-1:123456789012:function:packagecloud_cloudfront_auth:7";
-const OLD_ARN: &str =
-    "arn:aws:lambda:us-east-1:123456789012:function:packagecloud_cloudfront_auth:3";
+const NEW_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:packagecloud_cloudfront_auth:7";
+const OLD_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:packagecloud_cloudfront_auth:3";
 const HEADERS_ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:security-headers:4";
 const CF_NS: &str = "http://cloudfront.amazonaws.com/doc/2020-05-31/";
 const IAM_NS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
 
 pub fn fast() -> Pace {
-    Pace {
-        first: Duration::from_millis(1),
-        max: Duration::from_millis(2),
-    }
+    Pace { first: Duration::from_millis(1), max: Duration::from_millis(2) }
 }
 
 /// An SDK config whose every call is answered by `http`, with test credentials.
@@ -67,14 +62,9 @@ fn replay(events: Vec<ReplayEvent>) -> (Clients, StaticReplayClient) {
 /// A canned response; the request half of a `ReplayEvent` is not used (we assert on the
 /// actual requests ourselves, with messages that say what went wrong).
 pub fn respond(status: u16, headers: &[(&str, &str)], body: &str) -> ReplayEvent {
-    let mut response = HttpResponse::new(
-        StatusCode::try_from(status).expect("status"),
-        SdkBody::from(body.to_owned()),
-    );
+    let mut response = HttpResponse::new(StatusCode::try_from(status).expect("status"), SdkBody::from(body.to_owned()));
     for (name, value) in headers {
-        response
-            .headers_mut()
-            .insert(name.to_string(), value.to_string());
+        response.headers_mut().insert(name.to_string(), value.to_string());
     }
     ReplayEvent::new(HttpRequest::empty(), response)
 }
@@ -94,10 +84,7 @@ fn lambda_json(status: u16, body: &str) -> ReplayEvent {
 fn lambda_error(status: u16, code: &str, message: &str) -> ReplayEvent {
     respond(
         status,
-        &[
-            ("content-type", "application/json"),
-            ("x-amzn-errortype", code),
-        ],
+        &[("content-type", "application/json"), ("x-amzn-errortype", code)],
         &format!(r#"{{"Type":"User","Message":"{message}"}}"#),
     )
 }
@@ -248,13 +235,7 @@ fn default_with_new_version() -> String {
 /// with it. Used to compare what we sent with what we read, field by field.
 async fn parse_config(body: &str) -> DistributionConfig {
     let (clients, _) = replay(vec![config_response("E1", body)]);
-    let out = clients
-        .cloudfront
-        .get_distribution_config()
-        .id(DIST)
-        .send()
-        .await
-        .expect("parse DistributionConfig XML");
+    let out = clients.cloudfront.get_distribution_config().id(DIST).send().await.expect("parse DistributionConfig XML");
     out.distribution_config.expect("config")
 }
 
@@ -277,20 +258,14 @@ fn associations_xml(body: &str, tag: &str, marker: &str) -> String {
         .map(|s| s.split(&close).next().expect("closed element"))
         .find(|s| s.contains(marker))
         .unwrap_or_else(|| panic!("no <{tag}> containing {marker:?} in {body}"));
-    let start = section
-        .find("<LambdaFunctionAssociations>")
-        .expect("associations element");
-    let end = section
-        .find("</LambdaFunctionAssociations>")
-        .expect("associations end")
+    let start = section.find("<LambdaFunctionAssociations>").expect("associations element");
+    let end = section.find("</LambdaFunctionAssociations>").expect("associations end")
         + "</LambdaFunctionAssociations>".len();
     section[start..end].to_owned()
 }
 
 fn methods_and_uris(http: &StaticReplayClient) -> Vec<(String, String)> {
-    http.actual_requests()
-        .map(|r| (r.method().to_owned(), r.uri().to_owned()))
-        .collect()
+    http.actual_requests().map(|r| (r.method().to_owned(), r.uri().to_owned())).collect()
 }
 
 fn wanted(arn: &str) -> LambdaFunctionAssociation {
@@ -305,17 +280,9 @@ fn wanted(arn: &str) -> LambdaFunctionAssociation {
 #[tokio::test]
 async fn sets_viewer_request_on_default_and_named_behaviours_and_keeps_everything_else() {
     let original = rich_config(&default_with_origin_response());
-    let (clients, http) = replay(vec![
-        version_exists(7),
-        config_response("ETAG-ONE", &original),
-        updated("ETAG-TWO"),
-    ]);
-    let targets = Targets::Default {
-        path_patterns: vec!["/acme/*".into()],
-    };
-    let done = reconfigure_distribution(&clients, &arn(7), DIST, &targets, false)
-        .await
-        .expect("reconfigure");
+    let (clients, http) = replay(vec![version_exists(7), config_response("ETAG-ONE", &original), updated("ETAG-TWO")]);
+    let targets = Targets::Default { path_patterns: vec!["/acme/*".into()] };
+    let done = reconfigure_distribution(&clients, &arn(7), DIST, &targets, false).await.expect("reconfigure");
     assert!(done.changed && done.updated && !done.dry_run);
     assert_eq!(done.attempts, 1);
     assert_eq!(done.status.as_deref(), Some("InProgress"));
@@ -323,32 +290,19 @@ async fn sets_viewer_request_on_default_and_named_behaviours_and_keeps_everythin
     let calls = methods_and_uris(&http);
     assert_eq!(calls.len(), 3, "{calls:?}");
     assert_eq!(calls[0].0, "GET");
-    assert!(
-        calls[0].1.contains("/functions/") && calls[0].1.contains("Qualifier=7"),
-        "{calls:?}"
-    );
+    assert!(calls[0].1.contains("/functions/") && calls[0].1.contains("Qualifier=7"), "{calls:?}");
     assert_eq!(
         calls[1],
-        (
-            "GET".into(),
-            format!("https://cloudfront.amazonaws.com/2020-05-31/distribution/{DIST}/config")
-        )
+        ("GET".into(), format!("https://cloudfront.amazonaws.com/2020-05-31/distribution/{DIST}/config"))
     );
     assert_eq!(
         calls[2],
-        (
-            "PUT".into(),
-            format!("https://cloudfront.amazonaws.com/2020-05-31/distribution/{DIST}/config")
-        )
+        ("PUT".into(), format!("https://cloudfront.amazonaws.com/2020-05-31/distribution/{DIST}/config"))
     );
 
     let requests: Vec<&HttpRequest> = http.actual_requests().collect();
     let update = requests[2];
-    assert_eq!(
-        update.headers().get("if-match"),
-        Some("ETAG-ONE"),
-        "UpdateDistribution must send the ETag it read"
-    );
+    assert_eq!(update.headers().get("if-match"), Some("ETAG-ONE"), "UpdateDistribution must send the ETag it read");
     let body = body_text(update);
 
     // The exact association XML: the origin-response function stays first, ours is added.
@@ -370,11 +324,7 @@ async fn sets_viewer_request_on_default_and_named_behaviours_and_keeps_everythin
     );
     // /public/* was not asked for.
     assert_eq!(
-        associations_xml(
-            &body,
-            "CacheBehavior",
-            "<PathPattern>/public/*</PathPattern>"
-        ),
+        associations_xml(&body, "CacheBehavior", "<PathPattern>/public/*</PathPattern>"),
         "<LambdaFunctionAssociations><Quantity>0</Quantity></LambdaFunctionAssociations>"
     );
 
@@ -383,23 +333,11 @@ async fn sets_viewer_request_on_default_and_named_behaviours_and_keeps_everythin
     let sent = parse_config(&body).await;
     let mut expected = parse_config(&original).await;
     let default = expected.default_cache_behavior.as_mut().expect("default");
-    let lambdas = default
-        .lambda_function_associations
-        .as_mut()
-        .expect("default associations");
+    let lambdas = default.lambda_function_associations.as_mut().expect("default associations");
     lambdas.items.as_mut().expect("items").push(wanted(NEW_ARN));
     lambdas.quantity = 2;
-    let acme = &mut expected
-        .cache_behaviors
-        .as_mut()
-        .expect("behaviours")
-        .items
-        .as_mut()
-        .expect("items")[0];
-    let lambdas = acme
-        .lambda_function_associations
-        .as_mut()
-        .expect("acme associations");
+    let acme = &mut expected.cache_behaviors.as_mut().expect("behaviours").items.as_mut().expect("items")[0];
+    let lambdas = acme.lambda_function_associations.as_mut().expect("acme associations");
     lambdas.items = Some(vec![wanted(NEW_ARN)]);
     assert_eq!(sent, expected);
     for kept in [
@@ -410,10 +348,7 @@ async fn sets_viewer_request_on_default_and_named_behaviours_and_keeps_everythin
         "function/add-hsts",
         "<Location>KP</Location>",
     ] {
-        assert!(
-            body.contains(kept),
-            "{kept} missing from the UpdateDistribution body"
-        );
+        assert!(body.contains(kept), "{kept} missing from the UpdateDistribution body");
     }
 }
 
@@ -424,23 +359,13 @@ async fn all_behaviors_covers_every_cache_behaviour() {
         config_response("ETAG-ONE", &rich_config(&default_with_origin_response())),
         updated("ETAG-TWO"),
     ]);
-    let done = reconfigure_distribution(&clients, &arn(7), DIST, &Targets::All, false)
-        .await
-        .expect("reconfigure");
-    let patterns: Vec<Option<&str>> = done
-        .behaviors
-        .iter()
-        .map(|b| b.path_pattern.as_deref())
-        .collect();
+    let done = reconfigure_distribution(&clients, &arn(7), DIST, &Targets::All, false).await.expect("reconfigure");
+    let patterns: Vec<Option<&str>> = done.behaviors.iter().map(|b| b.path_pattern.as_deref()).collect();
     assert_eq!(patterns, vec![None, Some("/acme/*"), Some("/public/*")]);
     assert!(done.behaviors.iter().all(|b| b.changed));
     let body = body_text(http.actual_requests().nth(2).expect("update request"));
     assert_eq!(
-        associations_xml(
-            &body,
-            "CacheBehavior",
-            "<PathPattern>/public/*</PathPattern>"
-        ),
+        associations_xml(&body, "CacheBehavior", "<PathPattern>/public/*</PathPattern>"),
         format!(
             "<LambdaFunctionAssociations><Quantity>1</Quantity><Items>{}</Items></LambdaFunctionAssociations>",
             lambda_association(NEW_ARN, "viewer-request")
@@ -457,22 +382,14 @@ async fn precondition_failed_refetches_and_retries_with_the_new_etag() {
         config_response("ETAG-FRESH", &rich_config(&default_with_origin_response())),
         updated("ETAG-NEXT"),
     ]);
-    let targets = Targets::Default {
-        path_patterns: vec![],
-    };
-    let done = reconfigure_distribution(&clients, &arn(7), DIST, &targets, false)
-        .await
-        .expect("reconfigure");
+    let targets = Targets::Default { path_patterns: vec![] };
+    let done = reconfigure_distribution(&clients, &arn(7), DIST, &targets, false).await.expect("reconfigure");
     assert_eq!(done.attempts, 2);
     assert!(done.updated);
     let requests: Vec<&HttpRequest> = http.actual_requests().collect();
     assert_eq!(requests.len(), 5);
     assert_eq!(requests[2].headers().get("if-match"), Some("ETAG-STALE"));
-    assert_eq!(
-        requests[3].method(),
-        "GET",
-        "a 412 must be followed by a fresh GetDistributionConfig"
-    );
+    assert_eq!(requests[3].method(), "GET", "a 412 must be followed by a fresh GetDistributionConfig");
     assert_eq!(requests[4].headers().get("if-match"), Some("ETAG-FRESH"));
 }
 
@@ -480,67 +397,38 @@ async fn precondition_failed_refetches_and_retries_with_the_new_etag() {
 async fn precondition_failed_gives_up_after_bounded_attempts() {
     let mut events = vec![version_exists(7)];
     for i in 0..CONFLICT_ATTEMPTS {
-        events.push(config_response(
-            &format!("ETAG-{i}"),
-            &rich_config(&default_with_origin_response()),
-        ));
+        events.push(config_response(&format!("ETAG-{i}"), &rich_config(&default_with_origin_response())));
         events.push(cf_error(412, "PreconditionFailed"));
     }
     let (clients, http) = replay(events);
-    let targets = Targets::Default {
-        path_patterns: vec![],
-    };
-    let error = reconfigure_distribution(&clients, &arn(7), DIST, &targets, false)
-        .await
-        .expect_err("gives up");
+    let targets = Targets::Default { path_patterns: vec![] };
+    let error = reconfigure_distribution(&clients, &arn(7), DIST, &targets, false).await.expect_err("gives up");
     let failure = error.downcast_ref::<AwsFailure>().expect("an AWS failure");
     assert_eq!(failure.call, "cloudfront:UpdateDistribution");
     assert_eq!(failure.resource, DIST);
     assert_eq!(failure.code.as_deref(), Some("PreconditionFailed"));
     assert_eq!(exit_code_for(&error), 3);
-    assert_eq!(
-        http.actual_requests().count(),
-        1 + 2 * CONFLICT_ATTEMPTS as usize
-    );
+    assert_eq!(http.actual_requests().count(), 1 + 2 * CONFLICT_ATTEMPTS as usize);
 }
 
 #[tokio::test]
 async fn nothing_to_change_makes_no_write() {
-    let (clients, http) = replay(vec![
-        version_exists(7),
-        config_response("ETAG-ONE", &rich_config(&default_with_new_version())),
-    ]);
-    let targets = Targets::Default {
-        path_patterns: vec![],
-    };
-    let done = reconfigure_distribution(&clients, &arn(7), DIST, &targets, false)
-        .await
-        .expect("reconfigure");
+    let (clients, http) =
+        replay(vec![version_exists(7), config_response("ETAG-ONE", &rich_config(&default_with_new_version()))]);
+    let targets = Targets::Default { path_patterns: vec![] };
+    let done = reconfigure_distribution(&clients, &arn(7), DIST, &targets, false).await.expect("reconfigure");
     assert!(!done.changed && !done.updated);
     assert_eq!(done.behaviors[0].before, done.behaviors[0].after);
-    let methods: Vec<String> = http
-        .actual_requests()
-        .map(|r| r.method().to_owned())
-        .collect();
-    assert_eq!(
-        methods,
-        vec!["GET", "GET"],
-        "no UpdateDistribution when nothing changes"
-    );
+    let methods: Vec<String> = http.actual_requests().map(|r| r.method().to_owned()).collect();
+    assert_eq!(methods, vec!["GET", "GET"], "no UpdateDistribution when nothing changes");
 }
 
 #[tokio::test]
 async fn dry_run_reports_before_and_after_and_makes_no_write() {
-    let (clients, http) = replay(vec![
-        version_exists(7),
-        config_response("ETAG-ONE", &rich_config(&default_with_origin_response())),
-    ]);
-    let targets = Targets::Default {
-        path_patterns: vec!["/acme/*".into()],
-    };
-    let done = reconfigure_distribution(&clients, &arn(7), DIST, &targets, true)
-        .await
-        .expect("dry run");
+    let (clients, http) =
+        replay(vec![version_exists(7), config_response("ETAG-ONE", &rich_config(&default_with_origin_response()))]);
+    let targets = Targets::Default { path_patterns: vec!["/acme/*".into()] };
+    let done = reconfigure_distribution(&clients, &arn(7), DIST, &targets, true).await.expect("dry run");
     assert!(done.dry_run && done.changed && !done.updated);
     let default = &done.behaviors[0];
     assert_eq!(default.before.len(), 1);
@@ -553,41 +441,20 @@ async fn dry_run_reports_before_and_after_and_makes_no_write() {
     assert_eq!(acme.after[0].lambda_function_arn, NEW_ARN);
     let json = serde_json::to_value(&done).expect("json");
     assert_eq!(json["behaviors"][1]["path_pattern"], "/acme/*");
-    assert_eq!(
-        json["behaviors"][0]["path_pattern"],
-        serde_json::Value::Null
-    );
-    assert_eq!(
-        http.actual_requests()
-            .filter(|r| r.method() == "PUT")
-            .count(),
-        0,
-        "dry run wrote"
-    );
+    assert_eq!(json["behaviors"][0]["path_pattern"], serde_json::Value::Null);
+    assert_eq!(http.actual_requests().filter(|r| r.method() == "PUT").count(), 0, "dry run wrote");
     assert_eq!(http.actual_requests().count(), 2);
 }
 
 #[tokio::test]
 async fn a_path_pattern_matching_no_behaviour_is_refused_before_any_write() {
-    let (clients, http) = replay(vec![
-        version_exists(7),
-        config_response("ETAG-ONE", &rich_config(&default_with_origin_response())),
-    ]);
-    let targets = Targets::Default {
-        path_patterns: vec!["/acme/".into()],
-    };
-    let error = reconfigure_distribution(&clients, &arn(7), DIST, &targets, false)
-        .await
-        .expect_err("refused");
+    let (clients, http) =
+        replay(vec![version_exists(7), config_response("ETAG-ONE", &rich_config(&default_with_origin_response()))]);
+    let targets = Targets::Default { path_patterns: vec!["/acme/".into()] };
+    let error = reconfigure_distribution(&clients, &arn(7), DIST, &targets, false).await.expect_err("refused");
     let message = format!("{error:#}");
-    assert!(
-        message.contains("--path-pattern \"/acme/\" matches no cache behaviour"),
-        "{message}"
-    );
-    assert!(
-        message.contains("/acme/*, /public/*"),
-        "lists the real patterns: {message}"
-    );
+    assert!(message.contains("--path-pattern \"/acme/\" matches no cache behaviour"), "{message}");
+    assert!(message.contains("/acme/*, /public/*"), "lists the real patterns: {message}");
     assert_eq!(exit_code_for(&error), 2);
     assert_eq!(http.actual_requests().count(), 2);
 }
@@ -599,53 +466,24 @@ async fn a_cloudfront_function_on_viewer_request_is_reported_not_overwritten() {
         "<FunctionAssociations><Quantity>1</Quantity><Items><FunctionAssociation><FunctionARN>arn:aws:cloudfront::123456789012:function/rewrite</FunctionARN><EventType>viewer-request</EventType></FunctionAssociation></Items></FunctionAssociations>\n    <FieldLevelEncryptionId></FieldLevelEncryptionId>\n    <CachePolicyId>658327ea",
     );
     assert!(config.contains("function/rewrite"), "fixture edit applied");
-    let (clients, http) = replay(vec![
-        version_exists(7),
-        config_response("ETAG-ONE", &config),
-    ]);
-    let error = reconfigure_distribution(
-        &clients,
-        &arn(7),
-        DIST,
-        &Targets::Default {
-            path_patterns: vec![],
-        },
-        false,
-    )
-    .await
-    .expect_err("refused");
+    let (clients, http) = replay(vec![version_exists(7), config_response("ETAG-ONE", &config)]);
+    let error = reconfigure_distribution(&clients, &arn(7), DIST, &Targets::Default { path_patterns: vec![] }, false)
+        .await
+        .expect_err("refused");
     let message = format!("{error:#}");
-    assert!(
-        message.contains("the default cache behaviour has CloudFront Function"),
-        "{message}"
-    );
+    assert!(message.contains("the default cache behaviour has CloudFront Function"), "{message}");
     assert!(message.contains("function/rewrite"), "{message}");
     assert_eq!(http.actual_requests().count(), 2);
 }
 
 #[tokio::test]
 async fn a_version_that_does_not_exist_is_refused_before_cloudfront_is_called() {
-    let (clients, http) = replay(vec![lambda_error(
-        404,
-        "ResourceNotFoundException",
-        "Function not found",
-    )]);
-    let error = reconfigure_distribution(
-        &clients,
-        &arn(9),
-        DIST,
-        &Targets::Default {
-            path_patterns: vec![],
-        },
-        false,
-    )
-    .await
-    .expect_err("refused");
+    let (clients, http) = replay(vec![lambda_error(404, "ResourceNotFoundException", "Function not found")]);
+    let error = reconfigure_distribution(&clients, &arn(9), DIST, &Targets::Default { path_patterns: vec![] }, false)
+        .await
+        .expect_err("refused");
     let message = format!("{error:#}");
-    assert!(
-        message.contains("version 9 of function packagecloud_cloudfront_auth does not exist"),
-        "{message}"
-    );
+    assert!(message.contains("version 9 of function packagecloud_cloudfront_auth does not exist"), "{message}");
     assert_eq!(exit_code_for(&error), 2);
     assert_eq!(http.actual_requests().count(), 1);
 }
@@ -653,23 +491,13 @@ async fn a_version_that_does_not_exist_is_refused_before_cloudfront_is_called() 
 #[tokio::test]
 async fn aws_errors_name_the_call_the_resource_and_the_code() {
     let (clients, _) = replay(vec![version_exists(7), cf_error(404, "NoSuchDistribution")]);
-    let error = reconfigure_distribution(
-        &clients,
-        &arn(7),
-        DIST,
-        &Targets::Default {
-            path_patterns: vec![],
-        },
-        false,
-    )
-    .await
-    .expect_err("fails");
+    let error = reconfigure_distribution(&clients, &arn(7), DIST, &Targets::Default { path_patterns: vec![] }, false)
+        .await
+        .expect_err("fails");
     assert_eq!(exit_code_for(&error), 3);
     assert_eq!(
         format!("{error:#}"),
-        format!(
-            "cloudfront:GetDistributionConfig on {DIST} failed: NoSuchDistribution: NoSuchDistribution happened"
-        )
+        format!("cloudfront:GetDistributionConfig on {DIST} failed: NoSuchDistribution: NoSuchDistribution happened")
     );
 
     let (clients, _) = replay(vec![lambda_error(
@@ -677,17 +505,9 @@ async fn aws_errors_name_the_call_the_resource_and_the_code() {
         "AccessDeniedException",
         "not authorized to perform lambda:GetFunctionConfiguration",
     )]);
-    let error = reconfigure_distribution(
-        &clients,
-        &arn(7),
-        DIST,
-        &Targets::Default {
-            path_patterns: vec![],
-        },
-        false,
-    )
-    .await
-    .expect_err("fails");
+    let error = reconfigure_distribution(&clients, &arn(7), DIST, &Targets::Default { path_patterns: vec![] }, false)
+        .await
+        .expect_err("fails");
     let failure = error.downcast_ref::<AwsFailure>().expect("AWS failure");
     assert_eq!(failure.call, "lambda:GetFunctionConfiguration");
     assert_eq!(failure.resource, format!("{FN_ARN}:7"));
@@ -711,12 +531,12 @@ fn summary(id: &str, default_lambdas: &str, behaviours: &str) -> String {
     )
 }
 
-/// A ListDistributions page whose distributions reference the given versions:
-/// `(distribution id, default-behaviour version, Some((pattern, version)))`.
-pub fn distribution_list(
-    marker: Option<&str>,
-    distributions: &[(&str, Option<u64>, Option<(&str, u64)>)],
-) -> ReplayEvent {
+/// A distribution in a ListDistributions page: its id, the version on its default behaviour,
+/// and a `(path pattern, version)` behaviour.
+pub type DistributionUse<'a> = (&'a str, Option<u64>, Option<(&'a str, u64)>);
+
+/// A ListDistributions page whose distributions reference the given versions.
+pub fn distribution_list(marker: Option<&str>, distributions: &[DistributionUse<'_>]) -> ReplayEvent {
     let items: String = distributions
         .iter()
         .map(|(id, default, behaviour)| {
@@ -758,28 +578,14 @@ pub fn distribution_list(
 async fn references_follow_every_page_and_name_default_and_pattern_behaviours() {
     let (clients, http) = replay(vec![
         distribution_list(Some("page-2"), &[("EAAA", Some(4), None)]),
-        distribution_list(
-            None,
-            &[
-                ("EBBB", None, Some(("/acme/*", 2))),
-                ("ECCC", Some(4), None),
-            ],
-        ),
+        distribution_list(None, &[("EBBB", None, Some(("/acme/*", 2))), ("ECCC", Some(4), None)]),
     ]);
     let refs = references(&clients).await.expect("references");
     assert_eq!(
         refs[&format!("{FN_ARN}:4")],
         vec![
-            Reference {
-                distribution_id: "EAAA".into(),
-                path_pattern: None,
-                event_type: "viewer-request".into()
-            },
-            Reference {
-                distribution_id: "ECCC".into(),
-                path_pattern: None,
-                event_type: "viewer-request".into()
-            },
+            Reference { distribution_id: "EAAA".into(), path_pattern: None, event_type: "viewer-request".into() },
+            Reference { distribution_id: "ECCC".into(), path_pattern: None, event_type: "viewer-request".into() },
         ]
     );
     assert_eq!(
@@ -791,10 +597,7 @@ async fn references_follow_every_page_and_name_default_and_pattern_behaviours() 
         }]
     );
     let uris: Vec<String> = http.actual_requests().map(|r| r.uri().to_owned()).collect();
-    assert!(
-        uris[1].contains("Marker=page-2"),
-        "second page asked with the marker: {uris:?}"
-    );
+    assert!(uris[1].contains("Marker=page-2"), "second page asked with the marker: {uris:?}");
 }
 
 // ---- Lambda and IAM: the answers moto does not give -------------------------------------
@@ -845,10 +648,7 @@ async fn bootstrap_retries_create_function_while_the_new_role_is_not_assumable()
         lambda_error(400, "InvalidParameterValueException", not_assumable),
         lambda_json(
             201,
-            &format!(
-                r#"{{"FunctionArn":"{FN_ARN}","State":"Pending","CodeSha256":"{}"}}"#,
-                b.code_sha256
-            ),
+            &format!(r#"{{"FunctionArn":"{FN_ARN}","State":"Pending","CodeSha256":"{}"}}"#, b.code_sha256),
         ),
         function_config(&b.code_sha256, "Pending", "Successful", ""),
         function_config(&b.code_sha256, "Active", "Successful", ""),
@@ -861,30 +661,17 @@ async fn bootstrap_retries_create_function_while_the_new_role_is_not_assumable()
             ),
         ),
         function_config(&b.code_sha256, "Active", "Successful", ""),
-        lambda_json(
-            201,
-            &format!(
-                r#"{{"FunctionArn":"{FN_ARN}:1","Version":"1","CodeSha256":"{}"}}"#,
-                b.code_sha256
-            ),
-        ),
+        lambda_json(201, &format!(r#"{{"FunctionArn":"{FN_ARN}:1","Version":"1","CodeSha256":"{}"}}"#, b.code_sha256)),
     ]);
-    let done = bootstrap_function(
-        &clients,
-        "packagecloud_cloudfront_auth",
-        "edgegate-lambda-edge",
-        &b,
-    )
-    .await
-    .expect("bootstrap");
+    let done = bootstrap_function(&clients, "packagecloud_cloudfront_auth", "edgegate-lambda-edge", &b)
+        .await
+        .expect("bootstrap");
     assert!(done.role_created && done.function_created && done.created);
     assert_eq!(done.version, 1);
     assert_eq!(done.function_arn, format!("{FN_ARN}:1"));
     assert_eq!(
         done.next_command,
-        format!(
-            "edgegate reconfigure-distribution {FN_ARN}:1 --distribution-id YOUR_DISTRIBUTION_ID"
-        )
+        format!("edgegate reconfigure-distribution {FN_ARN}:1 --distribution-id YOUR_DISTRIBUTION_ID")
     );
 
     let requests: Vec<&HttpRequest> = http.actual_requests().collect();
@@ -892,22 +679,14 @@ async fn bootstrap_retries_create_function_while_the_new_role_is_not_assumable()
     let create_role = body_text(requests[1]);
     assert!(create_role.contains("Action=CreateRole"), "{create_role}");
     assert!(
-        create_role.contains("edgelambda.amazonaws.com")
-            && create_role.contains("lambda.amazonaws.com"),
+        create_role.contains("edgelambda.amazonaws.com") && create_role.contains("lambda.amazonaws.com"),
         "{create_role}"
     );
     assert!(body_text(requests[2]).contains("AWSLambdaBasicExecutionRole"));
-    let creates: Vec<&&HttpRequest> = requests
-        .iter()
-        .filter(|r| r.method() == "POST" && r.uri().ends_with("/functions"))
-        .collect();
-    assert_eq!(
-        creates.len(),
-        3,
-        "CreateFunction retried until the role was assumable"
-    );
-    let create: serde_json::Value =
-        serde_json::from_str(&body_text(creates[0])).expect("json body");
+    let creates: Vec<&&HttpRequest> =
+        requests.iter().filter(|r| r.method() == "POST" && r.uri().ends_with("/functions")).collect();
+    assert_eq!(creates.len(), 3, "CreateFunction retried until the role was assumable");
+    let create: serde_json::Value = serde_json::from_str(&body_text(creates[0])).expect("json body");
     assert_eq!(create["Runtime"], "nodejs22.x");
     assert_eq!(create["Architectures"], serde_json::json!(["x86_64"]));
     assert_eq!(create["Handler"], "index.handler");
@@ -915,17 +694,9 @@ async fn bootstrap_retries_create_function_while_the_new_role_is_not_assumable()
     assert_eq!(create["Timeout"], 5);
     assert_eq!(create["Role"], role_arn);
     assert_eq!(create["Publish"], false);
-    assert!(
-        create.get("Environment").is_none(),
-        "Lambda@Edge allows no environment variables"
-    );
-    let publish: serde_json::Value =
-        serde_json::from_str(&body_text(requests[12])).expect("json body");
-    assert_eq!(
-        publish["CodeSha256"],
-        b.code_sha256.as_str(),
-        "PublishVersion guarded by CodeSha256"
-    );
+    assert!(create.get("Environment").is_none(), "Lambda@Edge allows no environment variables");
+    let publish: serde_json::Value = serde_json::from_str(&body_text(requests[12])).expect("json body");
+    assert_eq!(publish["CodeSha256"], b.code_sha256.as_str(), "PublishVersion guarded by CodeSha256");
 }
 
 #[tokio::test]
@@ -941,16 +712,12 @@ async fn create_function_gives_up_when_the_role_never_becomes_assumable() {
         ));
     }
     let (clients, http) = replay(events);
-    let error =
-        super::function::create_function(&clients, "f", "arn:aws:iam::123456789012:role/r", &b)
-            .await
-            .expect_err("gives up");
+    let error = super::function::create_function(&clients, "f", "arn:aws:iam::123456789012:role/r", &b)
+        .await
+        .expect_err("gives up");
     let failure = error.downcast_ref::<AwsFailure>().expect("AWS failure");
     assert_eq!(failure.call, "lambda:CreateFunction");
-    assert_eq!(
-        failure.code.as_deref(),
-        Some("InvalidParameterValueException")
-    );
+    assert_eq!(failure.code.as_deref(), Some("InvalidParameterValueException"));
     assert!(failure.message.contains("cannot be assumed"));
     // ROLE_ATTEMPTS CreateFunction calls, then the error.
     assert_eq!(http.actual_requests().count(), 12);
@@ -977,30 +744,16 @@ async fn publish_waits_for_the_update_and_reports_why_it_failed() {
             r#","LastUpdateStatusReason":"The function could not be unpacked","LastUpdateStatusReasonCode":"InvalidZipFileException""#,
         ),
     ]);
-    let error = publish_bundle(&clients, "packagecloud_cloudfront_auth", &new)
-        .await
-        .expect_err("update failed");
+    let error = publish_bundle(&clients, "packagecloud_cloudfront_auth", &new).await.expect_err("update failed");
     let failure = error.downcast_ref::<AwsFailure>().expect("AWS failure");
     assert_eq!(failure.call, "lambda:UpdateFunctionCode");
     assert_eq!(failure.resource, "packagecloud_cloudfront_auth");
     assert_eq!(failure.code.as_deref(), Some("InvalidZipFileException"));
-    assert!(
-        failure
-            .message
-            .contains("The function could not be unpacked"),
-        "{}",
-        failure.message
-    );
+    assert!(failure.message.contains("The function could not be unpacked"), "{}", failure.message);
     assert_eq!(exit_code_for(&error), 3);
     let requests: Vec<&HttpRequest> = http.actual_requests().collect();
     assert_eq!(requests[2].method(), "PUT");
-    assert!(
-        requests[2]
-            .uri()
-            .ends_with("/functions/packagecloud_cloudfront_auth/code"),
-        "{}",
-        requests[2].uri()
-    );
+    assert!(requests[2].uri().ends_with("/functions/packagecloud_cloudfront_auth/code"), "{}", requests[2].uri());
     let upload: serde_json::Value = serde_json::from_str(&body_text(requests[2])).expect("json");
     assert_eq!(upload["Publish"], false);
     assert!(upload["ZipFile"].is_string());
@@ -1024,22 +777,13 @@ async fn publish_after_a_successful_update_publishes_with_the_code_sha256_guard(
         function_config(&new.code_sha256, "Active", "Successful", ""),
         lambda_json(
             201,
-            &format!(
-                r#"{{"FunctionArn":"{FN_ARN}:8","Version":"8","CodeSha256":"{}"}}"#,
-                new.code_sha256
-            ),
+            &format!(r#"{{"FunctionArn":"{FN_ARN}:8","Version":"8","CodeSha256":"{}"}}"#, new.code_sha256),
         ),
     ]);
-    let published = publish_bundle(&clients, "packagecloud_cloudfront_auth", &new)
-        .await
-        .expect("publish");
+    let published = publish_bundle(&clients, "packagecloud_cloudfront_auth", &new).await.expect("publish");
     assert_eq!((published.version, published.created), (8, true));
     assert_eq!(published.function_arn, format!("{FN_ARN}:8"));
-    let last = http
-        .actual_requests()
-        .last()
-        .map(body_text)
-        .expect("publish request");
+    let last = http.actual_requests().last().map(body_text).expect("publish request");
     let last: serde_json::Value = serde_json::from_str(&last).expect("json");
     assert_eq!(last["CodeSha256"], new.code_sha256.as_str());
 }
@@ -1053,9 +797,7 @@ async fn prune_reports_a_replicated_version_as_retry_later_and_still_succeeds() 
     let (clients, http) = replay(vec![
         lambda_json(
             200,
-            &format!(
-                r#"{{"Versions":[{{"FunctionArn":"{FN_ARN}:$LATEST","Version":"$LATEST"}},{versions}]}}"#
-            ),
+            &format!(r#"{{"Versions":[{{"FunctionArn":"{FN_ARN}:$LATEST","Version":"$LATEST"}},{versions}]}}"#),
         ),
         distribution_list(None, &[]),
         lambda_error(
@@ -1067,27 +809,16 @@ async fn prune_reports_a_replicated_version_as_retry_later_and_still_succeeds() 
         ),
         respond(204, &[], ""),
     ]);
-    let results =
-        super::versions::prune_versions(&clients, "packagecloud_cloudfront_auth", 1, false)
-            .await
-            .expect("prune succeeds");
-    let actions: Vec<(u64, super::versions::PruneAction)> =
-        results.iter().map(|r| (r.version, r.action)).collect();
+    let results = super::versions::prune_versions(&clients, "packagecloud_cloudfront_auth", 1, false)
+        .await
+        .expect("prune succeeds");
+    let actions: Vec<(u64, super::versions::PruneAction)> = results.iter().map(|r| (r.version, r.action)).collect();
     use super::versions::PruneAction::{Deleted, KeptNewest, StillReplicated};
-    assert_eq!(
-        actions,
-        vec![(3, KeptNewest), (2, StillReplicated), (1, Deleted)]
-    );
-    let deletes: Vec<String> = http
-        .actual_requests()
-        .filter(|r| r.method() == "DELETE")
-        .map(|r| r.uri().to_owned())
-        .collect();
+    assert_eq!(actions, vec![(3, KeptNewest), (2, StillReplicated), (1, Deleted)]);
+    let deletes: Vec<String> =
+        http.actual_requests().filter(|r| r.method() == "DELETE").map(|r| r.uri().to_owned()).collect();
     assert_eq!(deletes.len(), 2);
-    assert!(
-        deletes[0].contains("Qualifier=2") && deletes[1].contains("Qualifier=1"),
-        "{deletes:?}"
-    );
+    assert!(deletes[0].contains("Qualifier=2") && deletes[1].contains("Qualifier=1"), "{deletes:?}");
 }
 
 #[tokio::test]
@@ -1100,15 +831,10 @@ async fn prune_stops_on_any_other_delete_error() {
             ),
         ),
         distribution_list(None, &[]),
-        lambda_error(
-            403,
-            "AccessDeniedException",
-            "not authorized to perform: lambda:DeleteFunction",
-        ),
+        lambda_error(403, "AccessDeniedException", "not authorized to perform: lambda:DeleteFunction"),
     ]);
-    let error = super::versions::prune_versions(&clients, "packagecloud_cloudfront_auth", 1, false)
-        .await
-        .expect_err("fails");
+    let error =
+        super::versions::prune_versions(&clients, "packagecloud_cloudfront_auth", 1, false).await.expect_err("fails");
     let failure = error.downcast_ref::<AwsFailure>().expect("AWS failure");
     assert_eq!(failure.call, "lambda:DeleteFunction");
     assert_eq!(failure.resource, "packagecloud_cloudfront_auth:1");

@@ -52,12 +52,7 @@ impl MotoServer {
                 .stderr(log_file)
                 .spawn()
                 .unwrap_or_else(|e| panic!("cannot start {}: {e}", binary.display()));
-            let mut server = MotoServer {
-                child,
-                port,
-                endpoint: format!("http://127.0.0.1:{port}"),
-                log,
-            };
+            let mut server = MotoServer { child, port, endpoint: format!("http://127.0.0.1:{port}"), log };
             match server.wait_ready(Duration::from_secs(90)) {
                 Ok(()) => return server,
                 Err(e) => last_error = e,
@@ -80,19 +75,13 @@ impl MotoServer {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        Err(format!(
-            "moto_server on port {} not ready after {timeout:?}",
-            self.port
-        ))
+        Err(format!("moto_server on port {} not ready after {timeout:?}", self.port))
     }
 
     /// Forgets every resource (`POST /moto-api/reset`).
     pub fn reset(&self) {
         let response = http(self.port, "POST", "/moto-api/reset").expect("moto reset");
-        assert!(
-            response.starts_with("HTTP/1.1 200"),
-            "moto reset failed: {response}"
-        );
+        assert!(response.starts_with("HTTP/1.1 200"), "moto reset failed: {response}");
     }
 
     /// SDK settings that reach this server with test credentials, never real ones.
@@ -116,25 +105,14 @@ impl MotoServer {
             ("AWS_REGION", "us-east-1".into()),
             ("AWS_ENDPOINT_URL", self.endpoint.clone()),
             ("AWS_EC2_METADATA_DISABLED", "true".into()),
-            (
-                "AWS_CONFIG_FILE",
-                "/nonexistent/edgegate-test-aws-config".into(),
-            ),
-            (
-                "AWS_SHARED_CREDENTIALS_FILE",
-                "/nonexistent/edgegate-test-aws-credentials".into(),
-            ),
+            ("AWS_CONFIG_FILE", "/nonexistent/edgegate-test-aws-config".into()),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/edgegate-test-aws-credentials".into()),
         ]
     }
 
     /// Variables that must not leak from the developer's shell into a test run.
-    pub const ENV_REMOVE: &'static [&'static str] = &[
-        "AWS_PROFILE",
-        "AWS_SESSION_TOKEN",
-        "AWS_DEFAULT_REGION",
-        "AWS_ROLE_ARN",
-        "AWS_WEB_IDENTITY_TOKEN_FILE",
-    ];
+    pub const ENV_REMOVE: &'static [&'static str] =
+        &["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"];
 }
 
 impl Drop for MotoServer {
@@ -170,8 +148,6 @@ pub fn test_zip(marker: &str) -> Vec<u8> {
         .last_modified_time(zip::DateTime::default());
     let mut writer = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     writer.start_file("index.mjs", options).expect("zip entry");
-    writer
-        .write_all(format!("export const handler = async (e) => e; // {marker}\n").as_bytes())
-        .expect("zip write");
+    writer.write_all(format!("export const handler = async (e) => e; // {marker}\n").as_bytes()).expect("zip write");
     writer.finish().expect("zip finish").into_inner()
 }

@@ -35,37 +35,22 @@ pub async fn references(c: &Clients) -> anyhow::Result<BTreeMap<String, Vec<Refe
     let mut pages = c.cloudfront.list_distributions().into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| aws_failure("cloudfront:ListDistributions", "*", e))?;
-        let summaries = page
-            .distribution_list
-            .and_then(|l| l.items)
-            .unwrap_or_default();
+        let summaries = page.distribution_list.and_then(|l| l.items).unwrap_or_default();
         for d in summaries {
-            let mut add = |path_pattern: Option<String>,
-                           lambdas: Option<&LambdaFunctionAssociations>| {
+            let mut add = |path_pattern: Option<String>, lambdas: Option<&LambdaFunctionAssociations>| {
                 for a in lambdas.and_then(|l| l.items.as_ref()).into_iter().flatten() {
-                    refs.entry(a.lambda_function_arn.clone())
-                        .or_default()
-                        .push(Reference {
-                            distribution_id: d.id.clone(),
-                            path_pattern: path_pattern.clone(),
-                            event_type: a.event_type.as_str().to_owned(),
-                        });
+                    refs.entry(a.lambda_function_arn.clone()).or_default().push(Reference {
+                        distribution_id: d.id.clone(),
+                        path_pattern: path_pattern.clone(),
+                        event_type: a.event_type.as_str().to_owned(),
+                    });
                 }
             };
             if let Some(b) = &d.default_cache_behavior {
                 add(None, b.lambda_function_associations.as_ref());
             }
-            for b in d
-                .cache_behaviors
-                .as_ref()
-                .and_then(|b| b.items.as_ref())
-                .into_iter()
-                .flatten()
-            {
-                add(
-                    Some(b.path_pattern.clone()),
-                    b.lambda_function_associations.as_ref(),
-                );
+            for b in d.cache_behaviors.as_ref().and_then(|b| b.items.as_ref()).into_iter().flatten() {
+                add(Some(b.path_pattern.clone()), b.lambda_function_associations.as_ref());
             }
         }
     }
@@ -87,10 +72,7 @@ pub async fn list_with_references(c: &Clients, name: &str) -> anyhow::Result<Vec
         .into_iter()
         .map(|v| {
             let references = refs.remove(&v.function_arn).unwrap_or_default();
-            VersionUse {
-                version: v,
-                references,
-            }
+            VersionUse { version: v, references }
         })
         .collect())
 }
@@ -105,31 +87,18 @@ pub async fn versions(c: &Clients, args: &VersionsArgs, out: Output) -> anyhow::
     let name = &args.function.function_name;
     let list = list_with_references(c, name).await?;
     if out == Output::Json {
-        print_json(&VersionsReport {
-            function_name: name,
-            versions: &list,
-        })?;
+        print_json(&VersionsReport { function_name: name, versions: &list })?;
         return Ok(Status::Ok);
     }
     if list.is_empty() {
         println!("{name}: no published versions");
         return Ok(Status::Ok);
     }
-    println!(
-        "{:<8} {:<30} {:<46} USED BY",
-        "VERSION", "LAST MODIFIED", "CODESHA256"
-    );
+    println!("{:<8} {:<30} {:<46} USED BY", "VERSION", "LAST MODIFIED", "CODESHA256");
     for v in &list {
         let used: Vec<String> = v.references.iter().map(Reference::describe).collect();
-        let used = if used.is_empty() {
-            "-".to_owned()
-        } else {
-            used.join(", ")
-        };
-        println!(
-            "{:<8} {:<30} {:<46} {used}",
-            v.version.version, v.version.last_modified, v.version.code_sha256
-        );
+        let used = if used.is_empty() { "-".to_owned() } else { used.join(", ") };
+        println!("{:<8} {:<30} {:<46} {used}", v.version.version, v.version.last_modified, v.version.code_sha256);
     }
     Ok(Status::Ok)
 }
@@ -170,17 +139,12 @@ pub struct Pruned {
 }
 
 /// Deletes versions beyond the newest `keep` that no distribution references.
-pub async fn prune_versions(
-    c: &Clients,
-    name: &str,
-    keep: u32,
-    dry_run: bool,
-) -> anyhow::Result<Vec<Pruned>> {
+pub async fn prune_versions(c: &Clients, name: &str, keep: u32, dry_run: bool) -> anyhow::Result<Vec<Pruned>> {
     if keep == 0 {
         bail!("--keep 0 would allow deleting the version just published; keep at least 1");
     }
     let mut list = list_with_references(c, name).await?;
-    list.sort_by(|a, b| b.version.version.cmp(&a.version.version));
+    list.sort_by_key(|v| std::cmp::Reverse(v.version.version));
     let mut results = Vec::new();
     for (i, v) in list.into_iter().enumerate() {
         let action = if i < keep as usize {
@@ -216,12 +180,7 @@ pub async fn prune(c: &Clients, args: &PruneArgs, out: Output) -> anyhow::Result
     let name = &args.function.function_name;
     let results = prune_versions(c, name, args.keep, args.dry_run).await?;
     if out == Output::Json {
-        print_json(&PruneReport {
-            function_name: name,
-            keep: args.keep,
-            dry_run: args.dry_run,
-            versions: &results,
-        })?;
+        print_json(&PruneReport { function_name: name, keep: args.keep, dry_run: args.dry_run, versions: &results })?;
         return Ok(Status::Ok);
     }
     if results.is_empty() {
@@ -229,11 +188,7 @@ pub async fn prune(c: &Clients, args: &PruneArgs, out: Output) -> anyhow::Result
     }
     for r in &results {
         let used: Vec<String> = r.references.iter().map(Reference::describe).collect();
-        let used = if used.is_empty() {
-            String::new()
-        } else {
-            format!(": {}", used.join(", "))
-        };
+        let used = if used.is_empty() { String::new() } else { format!(": {}", used.join(", ")) };
         println!("version {:<6} {}{used}", r.version, r.action.describe());
     }
     Ok(Status::Ok)
