@@ -25,7 +25,7 @@ echo "=== node handler: bundle index.mjs + edgegate.wasm vs a plain node:crypto 
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
   target/debug/edgegate --output json bundle --config fixtures/config/edgegate.toml --out "$tmp/edgegate.zip" > "$tmp/bundle.json"
-  unzip -q "$tmp/edgegate.zip" -d "$tmp/bundle"
+  python3 -m zipfile -e "$tmp/edgegate.zip" "$tmp/bundle"
   node tests/bench/node-handler.mjs "$tmp/bundle"
   node -e '
     const { size } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

@@ -13,7 +13,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 "$bin" bundle --config fixtures/config/edgegate.toml --out "$tmp/edgegate.zip"
-mkdir "$tmp/bundle"
-unzip -q "$tmp/edgegate.zip" -d "$tmp/bundle"
+
+python3 -m zipfile -e "$tmp/edgegate.zip" "$tmp/bundle"
 
 EDGEGATE_BUNDLE_DIR="$tmp/bundle" EDGEGATE_BIN="$bin" node --test tests/node/handler.test.mjs

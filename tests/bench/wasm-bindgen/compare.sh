@@ -23,5 +23,5 @@ trap 'rm -rf "$tmp"' EXIT
 "$bindgen" --target web --out-dir "$tmp/wbg" --out-name edgegate \
   "$root/target/wasm-bindgen-variant/wasm32-unknown-unknown/release/edgegate_wasm_bindgen_variant.wasm"
 "$root/target/debug/edgegate" bundle --config "$root/fixtures/config/edgegate.toml" --out "$tmp/edgegate.zip" > /dev/null
-unzip -q "$tmp/edgegate.zip" -d "$tmp/bundle"
+python3 -m zipfile -e "$tmp/edgegate.zip" "$tmp/bundle"
 node "$here/compare.mjs" "$tmp/bundle" "$tmp/wbg"
