@@ -46,21 +46,14 @@ pub fn build(config: &Config) -> anyhow::Result<Bundle> {
     Gate::new(config).context("invalid configuration")?;
     let mut json = serde_json::to_vec_pretty(config).context("serializing edgegate.json")?;
     json.push(b'\n');
-    package(&[
-        ("index.mjs", INDEX_MJS),
-        ("edgegate.wasm", WASM),
-        ("edgegate.json", &json),
-    ])
+    package(&[("index.mjs", INDEX_MJS), ("edgegate.wasm", WASM), ("edgegate.json", &json)])
 }
 
 /// Zips `files` and refuses a package Lambda@Edge would refuse.
 fn package(files: &[(&str, &[u8])]) -> anyhow::Result<Bundle> {
     let zip = zip_files(files)?;
     if zip.len() > MAX_BYTES {
-        bail!(
-            "bundle is {} bytes: above Lambda@Edge's {MAX_BYTES}-byte limit for viewer-request functions",
-            zip.len()
-        );
+        bail!("bundle is {} bytes: above Lambda@Edge's {MAX_BYTES}-byte limit for viewer-request functions", zip.len());
     }
     let code_sha256 = code_sha256(&zip);
     Ok(Bundle { zip, code_sha256 })
@@ -82,12 +75,8 @@ fn zip_files(files: &[(&str, &[u8])]) -> anyhow::Result<Vec<u8>> {
         .unix_permissions(0o644);
     let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
     for (name, bytes) in files {
-        writer
-            .start_file(*name, options)
-            .with_context(|| format!("zip: adding {name}"))?;
-        writer
-            .write_all(bytes)
-            .with_context(|| format!("zip: writing {name}"))?;
+        writer.start_file(*name, options).with_context(|| format!("zip: adding {name}"))?;
+        writer.write_all(bytes).with_context(|| format!("zip: writing {name}"))?;
     }
     Ok(writer.finish().context("zip: finishing")?.into_inner())
 }
@@ -103,8 +92,7 @@ struct Report<'a> {
 pub fn run(args: &BundleArgs, out: Output) -> anyhow::Result<Status> {
     let loaded = crate::config::load(&args.config)?;
     let bundle = build(&loaded.config)?;
-    std::fs::write(&args.out, &bundle.zip)
-        .with_context(|| format!("cannot write {}", args.out.display()))?;
+    std::fs::write(&args.out, &bundle.zip).with_context(|| format!("cannot write {}", args.out.display()))?;
     let size = bundle.zip.len();
     if size > WARN_BYTES {
         eprintln!(
@@ -117,11 +105,7 @@ pub fn run(args: &BundleArgs, out: Output) -> anyhow::Result<Status> {
             println!("{path}: {size} bytes");
             println!("CodeSha256: {}", bundle.code_sha256);
         }
-        Output::Json => print_json(&Report {
-            path: &path,
-            size,
-            code_sha256: &bundle.code_sha256,
-        })?,
+        Output::Json => print_json(&Report { path: &path, size, code_sha256: &bundle.code_sha256 })?,
     }
     Ok(Status::Ok)
 }
@@ -135,9 +119,7 @@ mod tests {
 
     fn fixture_config() -> Config {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/config/edgegate.toml");
-        crate::config::load(&path)
-            .expect("fixture configuration loads")
-            .config
+        crate::config::load(&path).expect("fixture configuration loads").config
     }
 
     #[test]
@@ -157,40 +139,21 @@ mod tests {
         let bundle = build(&config).expect("bundle builds");
         let mut archive = zip::ZipArchive::new(Cursor::new(bundle.zip)).expect("readable zip");
         let names: Vec<String> = (0..archive.len())
-            .map(|i| {
-                archive
-                    .by_index(i)
-                    .expect("entry")
-                    .name()
-                    .expect("UTF-8 name")
-                    .to_string()
-            })
+            .map(|i| archive.by_index(i).expect("entry").name().expect("UTF-8 name").to_string())
             .collect();
         assert_eq!(names, ["index.mjs", "edgegate.wasm", "edgegate.json"]);
-        for i in 0..archive.len() {
+        for (i, name) in names.iter().enumerate() {
             let entry = archive.by_index(i).expect("entry");
-            let name = &names[i];
             assert_eq!(entry.last_modified(), Some(DateTime::DEFAULT), "{name}");
             assert_eq!(entry.unix_mode(), Some(0o100644), "{name}");
             assert_eq!(entry.compression(), CompressionMethod::Deflated, "{name}");
         }
         let mut json = String::new();
-        archive
-            .by_name("edgegate.json")
-            .expect("edgegate.json")
-            .read_to_string(&mut json)
-            .expect("utf-8");
+        archive.by_name("edgegate.json").expect("edgegate.json").read_to_string(&mut json).expect("utf-8");
         let embedded: Config = serde_json::from_str(&json).expect("edgegate.json parses");
-        assert_eq!(
-            embedded, config,
-            "edgegate.json is the resolved configuration"
-        );
+        assert_eq!(embedded, config, "edgegate.json is the resolved configuration");
         let mut wasm = Vec::new();
-        archive
-            .by_name("edgegate.wasm")
-            .expect("edgegate.wasm")
-            .read_to_end(&mut wasm)
-            .expect("read");
+        archive.by_name("edgegate.wasm").expect("edgegate.wasm").read_to_end(&mut wasm).expect("read");
         assert_eq!(wasm, WASM);
         assert_eq!(&wasm[..4], b"\0asm", "a WebAssembly module");
     }
@@ -198,26 +161,16 @@ mod tests {
     #[test]
     fn resolved_secret_env_is_inlined() {
         let mut config = fixture_config();
-        let secret = config.keys[0]
-            .secret
-            .take()
-            .expect("fixture key has a secret");
+        let secret = config.keys[0].secret.take().expect("fixture key has a secret");
         config.keys[0].secret_env = Some("EDGEGATE_TEST_BUNDLE_KEY".into());
         let value = secret.expose().to_string();
         crate::config::resolve_secrets(&mut config, |_| Some(value.clone())).expect("resolves");
         let bundle = build(&config).expect("bundle builds");
         let mut archive = zip::ZipArchive::new(Cursor::new(bundle.zip)).expect("readable zip");
         let mut json = String::new();
-        archive
-            .by_name("edgegate.json")
-            .expect("edgegate.json")
-            .read_to_string(&mut json)
-            .expect("utf-8");
+        archive.by_name("edgegate.json").expect("edgegate.json").read_to_string(&mut json).expect("utf-8");
         assert!(json.contains(&value), "secret written inline");
-        assert!(
-            !json.contains("secret_env"),
-            "no environment reference left: Lambda@Edge has no environment"
-        );
+        assert!(!json.contains("secret_env"), "no environment reference left: Lambda@Edge has no environment");
     }
 
     #[test]
@@ -240,9 +193,7 @@ mod tests {
                 state as u8
             })
             .collect();
-        let error = package(&[("index.mjs", INDEX_MJS), ("filler", &filler)])
-            .expect_err("too large")
-            .to_string();
+        let error = package(&[("index.mjs", INDEX_MJS), ("filler", &filler)]).expect_err("too large").to_string();
         assert!(error.contains("limit"), "{error}");
         // Just under the limit passes: the check is on the zip, not on the inputs.
         let fits = package(&[("filler", &filler[..MAX_BYTES - 4096])]).expect("fits");
