@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
-use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::output::AwsFailure;
 
@@ -48,7 +47,9 @@ pub struct Clients {
 impl Clients {
     /// The standard chain: environment, profile, SSO, web identity (CI's OIDC role), IMDS.
     pub async fn from_env() -> Self {
-        let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+        // Every client is pinned to us-east-1 anyway; giving the region here also spares the
+        // region chain its instance-metadata lookup (seconds of timeouts off EC2).
+        let sdk = aws_config::defaults(BehaviorVersion::latest()).region(Region::from_static(EDGE_REGION)).load().await;
         Self::from_sdk_config(&sdk)
     }
 
@@ -78,13 +79,27 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let code = err.code().map(str::to_owned);
-    // Transport and credential problems carry no AWS message; the full source chain is what
+    // Transport and credential problems carry no AWS message; the source chain is what
     // tells an operator that the endpoint was unreachable or no credentials were found.
     let message = match err.message() {
         Some(message) => message.to_owned(),
-        None => DisplayErrorContext(&err).to_string(),
+        None => source_chain(&err),
     };
     anyhow::Error::new(AwsFailure { call: call.to_owned(), resource: resource.to_owned(), code, message })
+}
+
+/// "a: b: c" from an error and its sources, skipping layers that only repeat their source.
+fn source_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(err);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
 }
 
 /// An [`AwsFailure`] for a condition AWS reported in a response rather than as an error
