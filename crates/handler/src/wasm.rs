@@ -255,7 +255,7 @@ fn as_u32(n: usize) -> u32 {
 // ---------------------------------------------------------------------------------------
 // Exports
 
-/// Returns a 4-aligned input region of at least `len` bytes (0 when memory is exhausted).
+/// Returns a 4-aligned input region of at least `len` bytes; running out of memory traps.
 /// Growing it happens between requests, so it starts a call like any other.
 #[allow(unsafe_code)]
 // SAFETY (no_mangle): a unique, crate-prefixed symbol taking and returning plain integers.
@@ -265,8 +265,10 @@ pub extern "C" fn edgegate_input(len: u32) -> u32 {
     let state = &mut *state;
     begin(state);
     let len = len as usize;
-    if state.input.len() < len + 3 + state.input_offset || state.input.is_empty() {
-        let size = len.max(MIN_INPUT) + 3;
+    // Saturating: a length near 4 GiB must fail to allocate (a trap), never wrap around
+    // to a small region that JavaScript would then overrun.
+    if state.input.len() < len.saturating_add(3 + state.input_offset) || state.input.is_empty() {
+        let size = len.max(MIN_INPUT).saturating_add(3);
         // Dropping the old region cannot free it (it sits below the mark); it is a few KB,
         // and only requests larger than any CloudFront sends get here after the first call.
         state.input = alloc::vec![0; size];
