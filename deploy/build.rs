@@ -38,9 +38,7 @@ fn main() -> ExitCode {
 
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     if !target_installed(&rustc) {
-        return fail(&format!(
-            "the {TARGET} target is not installed; run: rustup target add {TARGET}"
-        ));
+        return fail(&format!("the {TARGET} target is not installed; run: rustup target add {TARGET}"));
     }
 
     let target_dir = wasm_target_dir(&root, &out_dir);
@@ -48,17 +46,7 @@ fn main() -> ExitCode {
     let mut command = Command::new(cargo);
     command
         .current_dir(&root)
-        .args([
-            "build",
-            "--locked",
-            "-p",
-            "edgegate-handler",
-            "--lib",
-            "--target",
-            TARGET,
-            "--profile",
-            "wasm",
-        ])
+        .args(["build", "--locked", "-p", "edgegate-handler", "--lib", "--target", TARGET, "--profile", "wasm"])
         .arg("--target-dir")
         .arg(&target_dir);
     for (name, _) in env::vars_os() {
@@ -80,18 +68,12 @@ fn main() -> ExitCode {
     };
     if !output.status.success() {
         eprintln!("{}", String::from_utf8_lossy(&output.stderr));
-        return fail(&format!(
-            "building the wasm module failed ({})",
-            output.status
-        ));
+        return fail(&format!("building the wasm module failed ({})", output.status));
     }
 
     // Copied so that a concurrent build rewriting the shared target directory cannot change
     // the bytes under this build's `include_bytes!`.
-    let built = target_dir
-        .join(TARGET)
-        .join("wasm")
-        .join("edgegate_handler.wasm");
+    let built = target_dir.join(TARGET).join("wasm").join("edgegate_handler.wasm");
     if let Err(error) = std::fs::copy(&built, out_dir.join("edgegate.wasm")) {
         return fail(&format!("cannot copy {}: {error}", built.display()));
     }
@@ -109,22 +91,14 @@ fn target_installed(rustc: &OsString) -> bool {
         return false;
     };
     let sysroot = String::from_utf8_lossy(&output.stdout);
-    Path::new(sysroot.trim())
-        .join("lib")
-        .join("rustlib")
-        .join(TARGET)
-        .join("lib")
-        .is_dir()
+    Path::new(sysroot.trim()).join("lib").join("rustlib").join(TARGET).join("lib").is_dir()
 }
 
 /// `<target>/edgegate-wasm`, beside the outer build's profile directories, so every profile
 /// (debug, release, clippy) shares one wasm build. OUT_DIR is
 /// `<target>[/<triple>]/<profile>/build/<package>-<hash>/out`.
 fn wasm_target_dir(root: &Path, out_dir: &Path) -> PathBuf {
-    let profile_dir = out_dir
-        .ancestors()
-        .find(|p| p.file_name().is_some_and(|n| n == "build"))
-        .and_then(Path::parent);
+    let profile_dir = out_dir.ancestors().find(|p| p.file_name().is_some_and(|n| n == "build")).and_then(Path::parent);
     match profile_dir.and_then(Path::parent) {
         Some(target) => target.join("edgegate-wasm"),
         None => root.join("target").join("edgegate-wasm"),
@@ -139,14 +113,8 @@ fn leaks_into_nested_build(name: &OsString) -> bool {
     let Some(name) = name.to_str() else {
         return false;
     };
-    const KEEP: [&str; 6] = [
-        "CARGO_HOME",
-        "CARGO_MAKEFLAGS",
-        "CARGO_NET_",
-        "CARGO_HTTP_",
-        "CARGO_REGISTR",
-        "CARGO_TERM_",
-    ];
+    const KEEP: [&str; 6] =
+        ["CARGO_HOME", "CARGO_MAKEFLAGS", "CARGO_NET_", "CARGO_HTTP_", "CARGO_REGISTR", "CARGO_TERM_"];
     if name.starts_with("CARGO_") {
         return !KEEP.iter().any(|keep| name.starts_with(keep));
     }
@@ -170,7 +138,5 @@ fn leaks_into_nested_build(name: &OsString) -> bool {
 }
 
 fn cargo_home() -> Option<PathBuf> {
-    env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
+    env::var_os("CARGO_HOME").map(PathBuf::from).or_else(|| env::var_os("HOME").map(|h| Path::new(&h).join(".cargo")))
 }
