@@ -151,7 +151,7 @@ pub const MIN_KEY_BYTES: usize = 16;
 
 pub(crate) fn decode_secret(field: &str, secret: &Secret) -> Result<Vec<u8>, ConfigError> {
     let hex = secret.expose().trim();
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return Err(ConfigError::new(field, "odd number of hex digits"));
     }
     let mut out = Vec::with_capacity(hex.len() / 2);

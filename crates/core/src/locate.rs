@@ -167,26 +167,23 @@ pub fn locate<'r>(
     };
 
     let mut forwarded_uri = uri;
-    if options.path_tokens {
-        if let Some((value, rest)) = split_path_token(uri, options.token_name) {
+    if options.path_tokens
+        && let Some((value, rest)) = split_path_token(uri, options.token_name) {
             found(TokenSource::Path, value);
             forwarded_uri = rest;
         }
-    }
     let mut new_query = None;
-    if let Some(query) = querystring {
-        if let Some((value, kept)) = strip_query(query, options.token_name) {
+    if let Some(query) = querystring
+        && let Some((value, kept)) = strip_query(query, options.token_name) {
             found(TokenSource::Query, value);
             new_query = Some(kept);
         }
-    }
     let mut new_cookies = None;
-    if options.cookie_tokens {
-        if let Some((value, kept)) = strip_cookies(cookie_values, options.token_name) {
+    if options.cookie_tokens
+        && let Some((value, kept)) = strip_cookies(cookie_values, options.token_name) {
             found(TokenSource::Cookie, value);
             new_cookies = Some(kept);
         }
-    }
     Located {
         token,
         uri: forwarded_uri,
