@@ -5,12 +5,11 @@ use std::path::Path;
 use anyhow::{Context as _, bail};
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::{Architecture, FunctionCode, LastUpdateStatus, Runtime, State};
-use base64::Engine as _;
 use serde::Serialize;
-use sha2::{Digest as _, Sha256};
 
 use super::clients::{Clients, aws_condition, aws_failure, code_of, message_of};
-use crate::bundle::Bundle;
+use crate::bundle::{Bundle, MAX_BYTES};
+pub use crate::bundle::code_sha256;
 
 /// The execution role's trust policy: Lambda runs the function, and Lambda@Edge replicates
 /// and runs it at the edge (SPEC §1).
@@ -18,8 +17,6 @@ pub const TRUST_POLICY: &str = include_str!("../../policies/lambda-trust-policy.
 /// CloudWatch Logs for the function; Lambda@Edge writes to the region that served the request.
 pub const BASIC_EXECUTION_POLICY: &str = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole";
 
-/// Lambda@Edge viewer-request limits (SPEC §1): zip at most 1 MB.
-const MAX_ZIP_BYTES: usize = 1024 * 1024;
 /// How long CreateFunction is retried while a fresh role has not propagated (about 75 s with
 /// [`super::clients::Pace::AWS`]; AWS documents "a few seconds").
 const ROLE_ATTEMPTS: u32 = 12;
@@ -43,18 +40,13 @@ pub fn load_bundle(config: Option<&Path>, bundle: Option<&Path>) -> anyhow::Resu
         }
         (None, None) => bail!("give --config FILE (to build the bundle) or --bundle FILE.zip"),
     };
-    if bundle.zip.len() > MAX_ZIP_BYTES {
+    if bundle.zip.len() > MAX_BYTES {
         bail!(
-            "the bundle is {} bytes; Lambda@Edge viewer-request functions are limited to {MAX_ZIP_BYTES} bytes",
+            "the bundle is {} bytes; Lambda@Edge viewer-request functions are limited to {MAX_BYTES} bytes",
             bundle.zip.len()
         );
     }
     Ok(bundle)
-}
-
-/// Base64 SHA-256, the form Lambda reports as `CodeSha256`.
-pub fn code_sha256(zip: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(Sha256::digest(zip))
 }
 
 /// The execution role, and whether this run created it.
