@@ -267,7 +267,5 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
 
 /// Seconds since the Unix epoch from the system clock, unless the caller gave `--now`.
 pub fn now_or_clock(now: Option<u64>) -> u64 {
-    now.unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
-    })
+    now.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()))
 }

@@ -65,7 +65,8 @@ pub fn resolve_secrets(config: &mut Config, env: impl Fn(&str) -> Option<String>
 
 /// Loads, resolves and validates a configuration file.
 pub fn load(path: &Path) -> anyhow::Result<Loaded> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read configuration {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read configuration {}", path.display()))?;
     let mut config = parse(&text, path)?;
     resolve_secrets(&mut config, |var| std::env::var(var).ok())?;
     let gate = Gate::new(&config).with_context(|| format!("{}: invalid configuration", path.display()))?;

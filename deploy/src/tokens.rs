@@ -63,10 +63,7 @@ pub fn generate_secret(args: &GenerateSecretArgs, out: Output) -> anyhow::Result
     let mut bytes = [0u8; SECRET_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("system random source failed: {e}"))?;
     let secret = hex_lower(&bytes);
-    let block = KeyBlock {
-        id: &id,
-        secret: &secret,
-    };
+    let block = KeyBlock { id: &id, secret: &secret };
     match out {
         // Serialised by the toml crate so that any id is quoted and escaped correctly.
         Output::Text => print!("{}", toml::to_string(&KeysFile { keys: [block] })?),
@@ -80,18 +77,7 @@ pub fn generate_secret(args: &GenerateSecretArgs, out: Output) -> anyhow::Result
 /// rewrite `~` or `!`, so only bytes no one touches are left bare. The gate
 /// percent-decodes the value (SPEC §4), so the token arrives byte for byte.
 fn encode_token(token: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(token.len() * 2);
-    for &b in token.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_') {
-            out.push(char::from(b));
-        } else {
-            out.push('%');
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xF)]));
-        }
-    }
-    out
+    edgegate_core::path::percent_encode(token, |b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
 }
 
 /// Splits `scheme://authority[rest]` into (`scheme://authority`, `rest`).
@@ -100,9 +86,7 @@ fn split_authority(base_url: &str) -> anyhow::Result<(&str, &str)> {
         bail!("--base-url: expected scheme://host[/path], e.g. https://cdn.example.com");
     };
     let after = scheme_end + "://".len();
-    let end = base_url[after..]
-        .find(['/', '?', '#'])
-        .map_or(base_url.len(), |i| after + i);
+    let end = base_url[after..].find(['/', '?', '#']).map_or(base_url.len(), |i| after + i);
     if end == after {
         bail!("--base-url: no host");
     }
@@ -127,9 +111,7 @@ fn signed_url(
             // A URL token is valid for exactly one path: a base URL with its own path or
             // query would produce a URL the gate must refuse.
             if !(rest.is_empty() || rest == "/") {
-                bail!(
-                    "--base-url: with --url, give only scheme://host (the path comes from --url)"
-                );
+                bail!("--base-url: with --url, give only scheme://host (the path comes from --url)");
             }
             // Re-encoded so the URL is valid; the gate decodes it back to `path` (SPEC §3).
             encode_forward(path, false)
@@ -143,11 +125,7 @@ fn signed_url(
             format!("{origin}{rest}{separator}{token_name}={value}")
         }
         Place::Path => {
-            let rest = if rest.is_empty() || rest.starts_with('?') {
-                format!("/{rest}")
-            } else {
-                rest
-            };
+            let rest = if rest.is_empty() || rest.starts_with('?') { format!("/{rest}") } else { rest };
             format!("{origin}/{token_name}={value}{rest}")
         }
     })
@@ -172,8 +150,7 @@ pub fn sign(args: &SignArgs, out: Output) -> anyhow::Result<Status> {
         (None, None) => bail!("one of --exp or --ttl is required"),
     };
     if let Some(ip) = &args.ip {
-        ip.parse::<IpAddr>()
-            .map_err(|_| anyhow::anyhow!("--ip: not an IP address"))?;
+        ip.parse::<IpAddr>().map_err(|_| anyhow::anyhow!("--ip: not an IP address"))?;
     }
     let (scope, url_path) = match &args.url {
         Some(url) => {
@@ -182,25 +159,11 @@ pub fn sign(args: &SignArgs, out: Output) -> anyhow::Result<Status> {
         }
         None => (Scope::Acl(args.acl.clone()), None),
     };
-    let claims = Claims {
-        ip: args.ip.clone(),
-        start: args.st,
-        expires,
-        scope,
-        id: args.id.clone(),
-        data: args.data.clone(),
-    };
-    let token = gate
-        .sign(&claims)
-        .map_err(|e| anyhow::anyhow!("cannot sign: {e}"))?;
+    let claims =
+        Claims { ip: args.ip.clone(), start: args.st, expires, scope, id: args.id.clone(), data: args.data.clone() };
+    let token = gate.sign(&claims).map_err(|e| anyhow::anyhow!("cannot sign: {e}"))?;
     let url = match &args.base_url {
-        Some(base) => Some(signed_url(
-            base,
-            url_path.as_deref(),
-            gate.token_name(),
-            &token,
-            args.place,
-        )?),
+        Some(base) => Some(signed_url(base, url_path.as_deref(), gate.token_name(), &token, args.place)?),
         None => None,
     };
     if expires.saturating_add(loaded.config.leeway_seconds) < now {
@@ -208,12 +171,9 @@ pub fn sign(args: &SignArgs, out: Output) -> anyhow::Result<Status> {
     }
     match out {
         Output::Text => println!("{}", url.as_deref().unwrap_or(&token)),
-        Output::Json => print_json(&SignReport {
-            token: &token,
-            url: url.as_deref(),
-            expires,
-            key_id: gate.signing_key_id(),
-        })?,
+        Output::Json => {
+            print_json(&SignReport { token: &token, url: url.as_deref(), expires, key_id: gate.signing_key_id() })?
+        }
     }
     Ok(Status::Ok)
 }
@@ -234,32 +194,20 @@ struct Denial {
 }
 
 fn check(args: &VerifyArgs, gate: &edgegate_core::Gate, now: u64) -> Result<String, Denial> {
-    let path = canonicalize(&args.path).map_err(|e| Denial {
-        reason: Reason::BadPath,
-        detail: Some(e.to_string()),
-    })?;
+    let path = canonicalize(&args.path).map_err(|e| Denial { reason: Reason::BadPath, detail: Some(e.to_string()) })?;
     // The gate percent-decodes every token value it finds (SPEC §4); doing the same here
     // makes `verify` answer exactly as the gate would. Raw token text without `%` is
     // unchanged by decoding.
-    let malformed = |detail: &str| Denial {
-        reason: Reason::MalformedToken,
-        detail: Some(detail.to_owned()),
-    };
+    let malformed = |detail: &str| Denial { reason: Reason::MalformedToken, detail: Some(detail.to_owned()) };
     let bytes = percent_decode(&args.token).ok_or_else(|| malformed("bad percent-encoding"))?;
     let text = String::from_utf8(bytes).map_err(|_| malformed("not UTF-8 once percent-decoded"))?;
     match gate.verify(&text, &path, args.ip.as_deref(), now) {
         Ok(verified) => Ok(verified.key_id.to_owned()),
         Err(Reason::MalformedToken) => {
             let detail = ParsedToken::parse(&text).err().map(|e| e.to_string());
-            Err(Denial {
-                reason: Reason::MalformedToken,
-                detail,
-            })
+            Err(Denial { reason: Reason::MalformedToken, detail })
         }
-        Err(reason) => Err(Denial {
-            reason,
-            detail: None,
-        }),
+        Err(reason) => Err(Denial { reason, detail: None }),
     }
 }
 
@@ -267,8 +215,7 @@ fn check(args: &VerifyArgs, gate: &edgegate_core::Gate, now: u64) -> Result<Stri
 pub fn verify(args: &VerifyArgs, out: Output) -> anyhow::Result<Status> {
     let loaded = crate::config::load(&args.config)?;
     if let Some(ip) = &args.ip {
-        ip.parse::<IpAddr>()
-            .map_err(|_| anyhow::anyhow!("--ip: not an IP address"))?;
+        ip.parse::<IpAddr>().map_err(|_| anyhow::anyhow!("--ip: not an IP address"))?;
     }
     let now = now_or_clock(args.now);
     let result = check(args, &loaded.gate, now);
@@ -281,12 +228,7 @@ pub fn verify(args: &VerifyArgs, out: Output) -> anyhow::Result<Status> {
             }
         }
         (Ok(key_id), Output::Json) => {
-            print_json(&VerifyReport {
-                result: "ok",
-                reason: None,
-                key_id: Some(key_id),
-                detail: None,
-            })?;
+            print_json(&VerifyReport { result: "ok", reason: None, key_id: Some(key_id), detail: None })?;
         }
         (Err(denial), Output::Json) => print_json(&VerifyReport {
             result: "denied",
@@ -295,11 +237,7 @@ pub fn verify(args: &VerifyArgs, out: Output) -> anyhow::Result<Status> {
             detail: denial.detail.clone(),
         })?,
     }
-    Ok(if result.is_ok() {
-        Status::Ok
-    } else {
-        Status::Denied
-    })
+    Ok(if result.is_ok() { Status::Ok } else { Status::Denied })
 }
 
 #[cfg(test)]
@@ -319,82 +257,27 @@ mod tests {
     fn token_encoding_round_trips_through_the_gate_decoder() {
         let token = "ip=2001:db8::1~exp=1~acl=/a/*!/b?c~data=x y+é~hmac=00";
         let encoded = encode_token(token);
-        assert!(
-            encoded
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-._%".contains(&b)),
-            "{encoded}"
-        );
+        assert!(encoded.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._%".contains(&b)), "{encoded}");
         assert_eq!(percent_decode(&encoded).as_deref(), Some(token.as_bytes()));
     }
 
     #[test]
     fn signed_urls_put_the_token_where_spec_4_looks() {
-        let q = signed_url(
-            "https://cdn.example.com",
-            Some("/a b+c"),
-            "__token__",
-            "exp=1~hmac=ab",
-            Place::Query,
-        );
-        assert_eq!(
-            q.ok().as_deref(),
-            Some("https://cdn.example.com/a%20b+c?__token__=exp%3D1%7Ehmac%3Dab")
-        );
-        let q = signed_url(
-            "https://cdn.example.com/x?y=1",
-            None,
-            "tok",
-            "exp=1",
-            Place::Query,
-        );
-        assert_eq!(
-            q.ok().as_deref(),
-            Some("https://cdn.example.com/x?y=1&tok=exp%3D1")
-        );
-        let p = signed_url(
-            "https://cdn.example.com:8443/acme/main/debian",
-            None,
-            "__token__",
-            "acl=/acme/*",
-            Place::Path,
-        );
+        let q = signed_url("https://cdn.example.com", Some("/a b+c"), "__token__", "exp=1~hmac=ab", Place::Query);
+        assert_eq!(q.ok().as_deref(), Some("https://cdn.example.com/a%20b+c?__token__=exp%3D1%7Ehmac%3Dab"));
+        let q = signed_url("https://cdn.example.com/x?y=1", None, "tok", "exp=1", Place::Query);
+        assert_eq!(q.ok().as_deref(), Some("https://cdn.example.com/x?y=1&tok=exp%3D1"));
+        let p =
+            signed_url("https://cdn.example.com:8443/acme/main/debian", None, "__token__", "acl=/acme/*", Place::Path);
         assert_eq!(
             p.ok().as_deref(),
             Some("https://cdn.example.com:8443/__token__=acl%3D%2Facme%2F%2A/acme/main/debian")
         );
-        let p = signed_url(
-            "https://cdn.example.com",
-            None,
-            "__token__",
-            "exp=1",
-            Place::Path,
-        );
-        assert_eq!(
-            p.ok().as_deref(),
-            Some("https://cdn.example.com/__token__=exp%3D1/")
-        );
-        let p = signed_url(
-            "https://cdn.example.com/",
-            Some("/p"),
-            "__token__",
-            "exp=1",
-            Place::Path,
-        );
-        assert_eq!(
-            p.ok().as_deref(),
-            Some("https://cdn.example.com/__token__=exp%3D1/p")
-        );
-        assert!(
-            signed_url(
-                "https://cdn.example.com/base",
-                Some("/p"),
-                "t",
-                "x",
-                Place::Query
-            )
-            .is_err()
-        );
+        let p = signed_url("https://cdn.example.com", None, "__token__", "exp=1", Place::Path);
+        assert_eq!(p.ok().as_deref(), Some("https://cdn.example.com/__token__=exp%3D1/"));
+        let p = signed_url("https://cdn.example.com/", Some("/p"), "__token__", "exp=1", Place::Path);
+        assert_eq!(p.ok().as_deref(), Some("https://cdn.example.com/__token__=exp%3D1/p"));
+        assert!(signed_url("https://cdn.example.com/base", Some("/p"), "t", "x", Place::Query).is_err());
         assert!(signed_url("cdn.example.com/base", None, "t", "x", Place::Query).is_err());
         assert!(signed_url("https:///base", None, "t", "x", Place::Query).is_err());
     }

@@ -11,32 +11,33 @@ use hmac::{KeyInit, Mac};
 const SECRET: &str = "6b1f0c9d2a4e8f7031c5b9a7d3e2f1046a8c9b0d1e2f3a4b5c6d7e8f90a1b2c3";
 const NOW: u64 = 1_800_000_000;
 
-fn bench(c: &mut Criterion) {
+const PATH: &str = "/acme/main/debian/pool/main/libs/libstdc++6_12.2.0-14_amd64.deb";
+
+/// The gate and a typical ACL token for a package under `/acme/main/debian/`.
+fn setup() -> (Gate, String) {
     let config = Config {
-        keys: vec![KeyConfig {
-            id: "2026-11".into(),
-            secret: Some(Secret::new(SECRET)),
-            secret_env: None,
-        }],
+        keys: vec![KeyConfig { id: "2026-11".into(), secret: Some(Secret::new(SECRET)), secret_env: None }],
         ..Config::default()
     };
     let gate = Gate::new(&config).expect("config");
-    let token = gate
-        .sign(&Claims {
-            ip: None,
-            start: None,
-            expires: NOW + 3600,
-            scope: Scope::acl("/acme/main/debian/*"),
-            id: Some("user-4711".into()),
-            data: None,
-        })
-        .expect("sign");
-    let path = "/acme/main/debian/pool/main/libs/libstdc++6_12.2.0-14_amd64.deb";
+    let claims = Claims {
+        ip: None,
+        start: None,
+        expires: NOW + 3600,
+        scope: Scope::acl("/acme/main/debian/*"),
+        id: Some("user-4711".into()),
+        data: None,
+    };
+    let token = gate.sign(&claims).expect("sign");
+    (gate, token)
+}
+
+fn bench(c: &mut Criterion) {
+    let (gate, token) = setup();
+    let path = PATH;
     let signed = token.rsplit_once("~hmac=").expect("hmac").0.to_string();
-    let key: Vec<u8> = (0..SECRET.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&SECRET[i..i + 2], 16).unwrap_or(0))
-        .collect();
+    let key: Vec<u8> =
+        (0..SECRET.len()).step_by(2).map(|i| u8::from_str_radix(&SECRET[i..i + 2], 16).unwrap_or(0)).collect();
     let keyed = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("key");
 
     let mut group = c.benchmark_group("acl-token");
@@ -57,10 +58,7 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.bench_function("verify", |b| {
-        b.iter(|| {
-            black_box(gate.verify(black_box(&token), black_box(path), Some("192.0.2.10"), NOW))
-                .is_ok()
-        })
+        b.iter(|| black_box(gate.verify(black_box(&token), black_box(path), Some("192.0.2.10"), NOW)).is_ok())
     });
     group.finish();
 }
@@ -68,36 +66,13 @@ fn bench(c: &mut Criterion) {
 criterion_group!(benches, bench);
 
 fn parts(c: &mut Criterion) {
-    let config = Config {
-        keys: vec![KeyConfig {
-            id: "2026-11".into(),
-            secret: Some(Secret::new(SECRET)),
-            secret_env: None,
-        }],
-        ..Config::default()
-    };
-    let gate = Gate::new(&config).expect("config");
-    let token = gate
-        .sign(&Claims {
-            ip: None,
-            start: None,
-            expires: NOW + 3600,
-            scope: Scope::acl("/acme/main/debian/*"),
-            id: Some("user-4711".into()),
-            data: None,
-        })
-        .expect("sign");
-    let path = "/acme/main/debian/pool/main/libs/libstdc++6_12.2.0-14_amd64.deb";
+    let (_, token) = setup();
+    let path = PATH;
     c.bench_function("parts/parse", |b| {
         b.iter(|| black_box(edgegate_core::token::ParsedToken::parse(black_box(&token)).is_ok()))
     });
     c.bench_function("parts/acl", |b| {
-        b.iter(|| {
-            black_box(edgegate_core::token::acl_matches(
-                black_box("/acme/main/debian/*"),
-                black_box(path),
-            ))
-        })
+        b.iter(|| black_box(edgegate_core::token::acl_matches(black_box("/acme/main/debian/*"), black_box(path))))
     });
 }
 criterion_group!(breakdown, parts);

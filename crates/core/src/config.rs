@@ -122,10 +122,7 @@ pub struct ConfigError {
 
 impl ConfigError {
     pub(crate) fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
-        ConfigError {
-            field: field.into(),
-            problem: problem.into(),
-        }
+        ConfigError { field: field.into(), problem: problem.into() }
     }
 }
 
@@ -156,10 +153,7 @@ pub(crate) fn decode_secret(field: &str, secret: &Secret) -> Result<Vec<u8>, Con
     }
     let mut out = Vec::with_capacity(hex.len() / 2);
     for pair in hex.as_bytes().chunks_exact(2) {
-        match (
-            crate::path::hex_value(pair[0]),
-            crate::path::hex_value(pair[1]),
-        ) {
+        match (crate::path::hex_value(pair[0]), crate::path::hex_value(pair[1])) {
             (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
             _ => return Err(ConfigError::new(field, "not hex")),
         }
@@ -167,10 +161,7 @@ pub(crate) fn decode_secret(field: &str, secret: &Secret) -> Result<Vec<u8>, Con
     if out.len() < MIN_KEY_BYTES {
         return Err(ConfigError::new(
             field,
-            format!(
-                "{} bytes; at least {MIN_KEY_BYTES} bytes (32 hex digits) required",
-                out.len()
-            ),
+            format!("{} bytes; at least {MIN_KEY_BYTES} bytes (32 hex digits) required", out.len()),
         ));
     }
     Ok(out)
@@ -183,44 +174,26 @@ impl Config {
         if name.is_empty() {
             return Err(ConfigError::new("token_name", "empty"));
         }
-        if !name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-        {
-            return Err(ConfigError::new(
-                "token_name",
-                "only ASCII letters, digits, '_', '-' and '.' are allowed",
-            ));
+        if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.') {
+            return Err(ConfigError::new("token_name", "only ASCII letters, digits, '_', '-' and '.' are allowed"));
         }
         if self.leeway_seconds > MAX_LEEWAY_SECONDS {
-            return Err(ConfigError::new(
-                "leeway_seconds",
-                format!("more than {MAX_LEEWAY_SECONDS}"),
-            ));
+            return Err(ConfigError::new("leeway_seconds", format!("more than {MAX_LEEWAY_SECONDS}")));
         }
         if self.salt.contains('~') {
             return Err(ConfigError::new("salt", "contains the field delimiter '~'"));
         }
         for (i, prefix) in self.public_prefixes.iter().enumerate() {
             if !prefix.starts_with('/') {
-                return Err(ConfigError::new(
-                    format!("public_prefixes[{i}]"),
-                    "must start with '/'",
-                ));
+                return Err(ConfigError::new(format!("public_prefixes[{i}]"), "must start with '/'"));
             }
         }
         if self.methods.is_empty() {
-            return Err(ConfigError::new(
-                "methods",
-                "empty: every request would be refused",
-            ));
+            return Err(ConfigError::new("methods", "empty: every request would be refused"));
         }
         for (i, method) in self.methods.iter().enumerate() {
             if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
-                return Err(ConfigError::new(
-                    format!("methods[{i}]"),
-                    "must be an upper-case HTTP method",
-                ));
+                return Err(ConfigError::new(format!("methods[{i}]"), "must be an upper-case HTTP method"));
             }
         }
         if self.keys.is_empty() {
@@ -231,17 +204,11 @@ impl Config {
                 return Err(ConfigError::new(format!("keys[{i}].id"), "empty"));
             }
             if self.keys[..i].iter().any(|k| k.id == key.id) {
-                return Err(ConfigError::new(
-                    format!("keys[{i}].id"),
-                    format!("duplicate key id {:?}", key.id),
-                ));
+                return Err(ConfigError::new(format!("keys[{i}].id"), format!("duplicate key id {:?}", key.id)));
             }
             match (&key.secret, &key.secret_env) {
                 (Some(_), Some(_)) => {
-                    return Err(ConfigError::new(
-                        format!("keys[{i}]"),
-                        "both secret and secret_env given",
-                    ));
+                    return Err(ConfigError::new(format!("keys[{i}]"), "both secret and secret_env given"));
                 }
                 (None, Some(var)) => {
                     return Err(ConfigError::new(

@@ -25,9 +25,7 @@ struct Key {
 
 impl fmt::Debug for Key {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Key")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
+        f.debug_struct("Key").field("id", &self.id).finish_non_exhaustive()
     }
 }
 
@@ -132,10 +130,7 @@ impl Gate {
             let bytes = decode_secret(&field, secret)?;
             let keyed = <HmacSha256 as KeyInit>::new_from_slice(&bytes)
                 .map_err(|_| ConfigError::new(field, "unusable as an HMAC key"))?;
-            keys.push(Key {
-                id: key.id.clone(),
-                keyed,
-            });
+            keys.push(Key { id: key.id.clone(), keyed });
         }
         Ok(Gate {
             token_name: config.token_name.clone(),
@@ -176,9 +171,7 @@ impl Gate {
     }
     /// True when the canonical path is under a `public_prefixes` entry.
     pub fn is_public(&self, canonical_path: &str) -> bool {
-        self.public_prefixes
-            .iter()
-            .any(|p| canonical_path.starts_with(p.as_str()))
+        self.public_prefixes.iter().any(|p| canonical_path.starts_with(p.as_str()))
     }
     /// Id of the signing key (the first one).
     pub fn signing_key_id(&self) -> &str {
@@ -229,10 +222,7 @@ impl Gate {
         if now > token.expires.saturating_add(self.leeway_seconds) {
             return Err(Reason::Expired);
         }
-        if token
-            .start
-            .is_some_and(|st| st.saturating_sub(self.leeway_seconds) > now)
-        {
+        if token.start.is_some_and(|st| st.saturating_sub(self.leeway_seconds) > now) {
             return Err(Reason::NotYetValid);
         }
         if let Some(bound) = token.ip {
@@ -275,10 +265,7 @@ impl Gate {
                 if patterns.is_empty() || patterns.iter().any(String::is_empty) {
                     return Err(SignError::EmptyAcl);
                 }
-                if patterns
-                    .iter()
-                    .any(|p| p.contains(ACL_DELIMITER) || p.contains(FIELD_DELIMITER))
-                {
+                if patterns.iter().any(|p| p.contains(ACL_DELIMITER) || p.contains(FIELD_DELIMITER)) {
                     return Err(SignError::AclDelimiter);
                 }
                 text.push_str("~acl=");

@@ -84,9 +84,7 @@ fn decode_token(value: &str) -> Result<String, MalformedError> {
 /// Splits the path-token segment off a raw `uri`: `/NAME=VALUE/rest` → (`VALUE`, `/rest`).
 pub fn split_path_token<'r>(uri: &'r str, token_name: &str) -> Option<(&'r str, &'r str)> {
     let segment_and_rest = uri.strip_prefix('/')?;
-    let value_and_rest = segment_and_rest
-        .strip_prefix(token_name)?
-        .strip_prefix('=')?;
+    let value_and_rest = segment_and_rest.strip_prefix(token_name)?.strip_prefix('=')?;
     match value_and_rest.find('/') {
         Some(end) => Some((&value_and_rest[..end], &value_and_rest[end..])),
         None => Some((value_and_rest, "/")),
@@ -159,35 +157,30 @@ pub fn locate<'r>(
     let mut token = None;
     let mut found = |source, raw: &str| {
         if token.is_none() {
-            token = Some(FoundToken {
-                source,
-                text: decode_token(raw),
-            });
+            token = Some(FoundToken { source, text: decode_token(raw) });
         }
     };
 
     let mut forwarded_uri = uri;
     if options.path_tokens
-        && let Some((value, rest)) = split_path_token(uri, options.token_name) {
-            found(TokenSource::Path, value);
-            forwarded_uri = rest;
-        }
+        && let Some((value, rest)) = split_path_token(uri, options.token_name)
+    {
+        found(TokenSource::Path, value);
+        forwarded_uri = rest;
+    }
     let mut new_query = None;
     if let Some(query) = querystring
-        && let Some((value, kept)) = strip_query(query, options.token_name) {
-            found(TokenSource::Query, value);
-            new_query = Some(kept);
-        }
+        && let Some((value, kept)) = strip_query(query, options.token_name)
+    {
+        found(TokenSource::Query, value);
+        new_query = Some(kept);
+    }
     let mut new_cookies = None;
     if options.cookie_tokens
-        && let Some((value, kept)) = strip_cookies(cookie_values, options.token_name) {
-            found(TokenSource::Cookie, value);
-            new_cookies = Some(kept);
-        }
-    Located {
-        token,
-        uri: forwarded_uri,
-        querystring: new_query,
-        cookies: new_cookies,
+        && let Some((value, kept)) = strip_cookies(cookie_values, options.token_name)
+    {
+        found(TokenSource::Cookie, value);
+        new_cookies = Some(kept);
     }
+    Located { token, uri: forwarded_uri, querystring: new_query, cookies: new_cookies }
 }

@@ -160,18 +160,12 @@ fn is_forward_safe(b: u8, s3_plus_fix: bool) -> bool {
         || (b == b'+' && !s3_plus_fix)
 }
 
-/// The forwarded `uri`: the canonical path re-encoded (SPEC §3 step 4).
-///
-/// ```
-/// use edgegate_core::path::encode_forward;
-/// assert_eq!(encode_forward("/pool/a+b c.deb", true), "/pool/a%2Bb%20c.deb");
-/// assert_eq!(encode_forward("/pool/a+b", false), "/pool/a+b");
-/// ```
-pub fn encode_forward(canonical: &str, s3_plus_fix: bool) -> String {
+/// Percent-encodes (upper-case hex) every byte for which `keep` is false.
+pub fn percent_encode(text: &str, keep: impl Fn(u8) -> bool) -> String {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut out = String::with_capacity(canonical.len() + 8);
-    for &b in canonical.as_bytes() {
-        if is_forward_safe(b, s3_plus_fix) {
+    let mut out = String::with_capacity(text.len() + 8);
+    for &b in text.as_bytes() {
+        if keep(b) {
             out.push(char::from(b));
         } else {
             out.push('%');
@@ -180,4 +174,15 @@ pub fn encode_forward(canonical: &str, s3_plus_fix: bool) -> String {
         }
     }
     out
+}
+
+/// The forwarded `uri`: the canonical path re-encoded (SPEC §3 step 4).
+///
+/// ```
+/// use edgegate_core::path::encode_forward;
+/// assert_eq!(encode_forward("/pool/a+b c.deb", true), "/pool/a%2Bb%20c.deb");
+/// assert_eq!(encode_forward("/pool/a+b", false), "/pool/a+b");
+/// ```
+pub fn encode_forward(canonical: &str, s3_plus_fix: bool) -> String {
+    percent_encode(canonical, |b| is_forward_safe(b, s3_plus_fix))
 }

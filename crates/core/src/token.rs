@@ -97,32 +97,21 @@ impl fmt::Display for MalformedError {
 impl core::error::Error for MalformedError {}
 
 fn parse_time(value: &str) -> Result<u64, MalformedError> {
-    if value.is_empty()
-        || value.len() > MAX_TIME_DIGITS
-        || !value.bytes().all(|b| b.is_ascii_digit())
-    {
+    if value.is_empty() || value.len() > MAX_TIME_DIGITS || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(MalformedError::BadTime);
     }
     // 12 digits always fit in u64; the fold cannot overflow.
-    Ok(value
-        .bytes()
-        .fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0')))
+    Ok(value.bytes().fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0')))
 }
 
 fn parse_mac(value: &str) -> Result<[u8; 32], MalformedError> {
-    let bytes: &[u8; 64] = value
-        .as_bytes()
-        .try_into()
-        .map_err(|_| MalformedError::BadHmac)?;
+    let bytes: &[u8; 64] = value.as_bytes().try_into().map_err(|_| MalformedError::BadHmac)?;
     let mut mac = [0u8; 32];
     // Branch-free: invalid digits map to 0xFF, so one OR over all nibbles finds any of
     // them at the end, and the loop stays straight-line code.
     let mut invalid = 0u8;
     for (out, pair) in mac.iter_mut().zip(bytes.chunks_exact(2)) {
-        let (hi, lo) = (
-            HEX_VALUES[usize::from(pair[0])],
-            HEX_VALUES[usize::from(pair[1])],
-        );
+        let (hi, lo) = (HEX_VALUES[usize::from(pair[0])], HEX_VALUES[usize::from(pair[1])]);
         invalid |= hi | lo;
         *out = hi << 4 | lo;
     }
@@ -141,9 +130,7 @@ impl<'a> ParsedToken<'a> {
             Some(at) => (&text[..at], &text[at + 1..]),
             None => ("", text),
         };
-        let mac_text = last
-            .strip_prefix("hmac=")
-            .ok_or(MalformedError::HmacNotLast)?;
+        let mac_text = last.strip_prefix("hmac=").ok_or(MalformedError::HmacNotLast)?;
         let mut token = ParsedToken {
             ip: None,
             start: None,
@@ -156,17 +143,12 @@ impl<'a> ParsedToken<'a> {
         };
         let mut seen_exp = false;
         for field in signed.split(FIELD_DELIMITER).filter(|_| !signed.is_empty()) {
-            let (name, value) = field
-                .split_once('=')
-                .ok_or(MalformedError::EmptyOrBareField)?;
+            let (name, value) = field.split_once('=').ok_or(MalformedError::EmptyOrBareField)?;
             if value.is_empty() {
                 return Err(MalformedError::EmptyOrBareField);
             }
             let repeated = match name {
-                "ip" => token
-                    .ip
-                    .replace(value.parse().map_err(|_| MalformedError::BadIp)?)
-                    .is_some(),
+                "ip" => token.ip.replace(value.parse().map_err(|_| MalformedError::BadIp)?).is_some(),
                 "st" => token.start.replace(parse_time(value)?).is_some(),
                 "exp" => {
                     token.expires = parse_time(value)?;
@@ -209,9 +191,7 @@ impl<'a> ParsedToken<'a> {
 
     /// The ACL patterns of an ACL token (empty iterator for a URL token).
     pub fn acls(&self) -> impl Iterator<Item = &'a str> {
-        self.acl
-            .into_iter()
-            .flat_map(|acl| acl.split(ACL_DELIMITER))
+        self.acl.into_iter().flat_map(|acl| acl.split(ACL_DELIMITER))
     }
 }
 
@@ -239,10 +219,7 @@ pub fn acl_matches(pattern: &str, path: &str) -> bool {
     let (pat, txt) = (pattern.as_bytes(), path.as_bytes());
     // Most ACLs are a literal prefix and a `*` ("/acme/main/*"): compare the literal part
     // as one slice and stop early when nothing but `*` remains.
-    let literal = pat
-        .iter()
-        .position(|&b| b == b'*' || b == b'?')
-        .unwrap_or(pat.len());
+    let literal = pat.iter().position(|&b| b == b'*' || b == b'?').unwrap_or(pat.len());
     if txt.len() < literal || pat[..literal] != txt[..literal] {
         return false;
     }

@@ -4,19 +4,11 @@ use edgegate_core::locate::{LocateOptions, TokenSource, locate, strip_cookies, s
 use edgegate_core::path::{PathError, canonicalize, encode_forward};
 
 /// (raw uri, expected canonical path or error, expected forwarded uri with s3_plus_fix).
-type PathCase = (
-    &'static str,
-    Result<&'static str, PathError>,
-    Option<&'static str>,
-);
+type PathCase = (&'static str, Result<&'static str, PathError>, Option<&'static str>);
 
 const PATHS: &[PathCase] = &[
     ("/", Ok("/"), Some("/")),
-    (
-        "/pool/main/a_1.0_amd64.deb",
-        Ok("/pool/main/a_1.0_amd64.deb"),
-        Some("/pool/main/a_1.0_amd64.deb"),
-    ),
+    ("/pool/main/a_1.0_amd64.deb", Ok("/pool/main/a_1.0_amd64.deb"), Some("/pool/main/a_1.0_amd64.deb")),
     // Encoded slash: would address a key the ACL never saw.
     ("/a%2Fb", Err(PathError::EncodedSlash), None),
     ("/a%2fb", Err(PathError::EncodedSlash), None),
@@ -80,11 +72,7 @@ const PATHS: &[PathCase] = &[
     // Spaces and reserved characters.
     ("/read%20me.txt", Ok("/read me.txt"), Some("/read%20me.txt")),
     ("/a%3Fb%23c", Ok("/a?b#c"), Some("/a%3Fb%23c")),
-    (
-        "/sub-delims!$&'()*,;=:@",
-        Ok("/sub-delims!$&'()*,;=:@"),
-        Some("/sub-delims!$&'()*,;=:@"),
-    ),
+    ("/sub-delims!$&'()*,;=:@", Ok("/sub-delims!$&'()*,;=:@"), Some("/sub-delims!$&'()*,;=:@")),
     ("/%25", Ok("/%"), Some("/%25")),
     ("/a%5Cb", Ok("/a\\b"), Some("/a%5Cb")),
     ("/日本", Ok("/日本"), Some("/%E6%97%A5%E6%9C%AC")),
@@ -95,23 +83,11 @@ fn canonical_path_table() {
     assert!(PATHS.len() >= 40, "SPEC asks for at least 40 path cases");
     for (raw, expected, forwarded) in PATHS {
         let got = canonicalize(raw);
-        assert_eq!(
-            got.as_deref(),
-            expected.as_ref().map(|s| *s),
-            "canonicalize({raw:?})"
-        );
+        assert_eq!(got.as_deref(), expected.as_ref().map(|s| *s), "canonicalize({raw:?})");
         if let (Ok(canonical), Some(forwarded)) = (&got, forwarded) {
-            assert_eq!(
-                encode_forward(canonical, true),
-                *forwarded,
-                "encode_forward({canonical:?})"
-            );
+            assert_eq!(encode_forward(canonical, true), *forwarded, "encode_forward({canonical:?})");
             // The forwarded uri is itself canonical and maps back to the same path.
-            assert_eq!(
-                canonicalize(forwarded).as_deref(),
-                Ok(canonical.as_str()),
-                "round trip of {forwarded:?}"
-            );
+            assert_eq!(canonicalize(forwarded).as_deref(), Ok(canonical.as_str()), "round trip of {forwarded:?}");
         }
     }
 }
@@ -132,21 +108,12 @@ fn plus_fix_off_keeps_plus() {
 const NAME: &str = "__token__";
 
 fn options() -> LocateOptions<'static> {
-    LocateOptions {
-        token_name: NAME,
-        path_tokens: true,
-        cookie_tokens: true,
-    }
+    LocateOptions { token_name: NAME, path_tokens: true, cookie_tokens: true }
 }
 
 #[test]
 fn path_token_segment_is_removed_before_canonicalisation() {
-    let located = locate(
-        "/__token__=exp%3D1%7Ehmac%3Dab/acme/main/x.deb",
-        None,
-        &[],
-        options(),
-    );
+    let located = locate("/__token__=exp%3D1%7Ehmac%3Dab/acme/main/x.deb", None, &[], options());
     let token = located.token.expect("path token found");
     assert_eq!(token.source, TokenSource::Path);
     assert_eq!(token.text.as_deref(), Ok("exp=1~hmac=ab"));
@@ -159,15 +126,7 @@ fn path_token_segment_is_removed_before_canonicalisation() {
     assert!(later.token.is_none());
     assert_eq!(later.uri, "/acme/__token__=abc/x");
     // Disabled: an ordinary path too.
-    let off = locate(
-        "/__token__=abc/x",
-        None,
-        &[],
-        LocateOptions {
-            path_tokens: false,
-            ..options()
-        },
-    );
+    let off = locate("/__token__=abc/x", None, &[], LocateOptions { path_tokens: false, ..options() });
     assert!(off.token.is_none());
     // A longer name that merely starts with the token name is not the token.
     let prefix = locate("/__token__x=abc/x", None, &[], options());
@@ -179,11 +138,7 @@ const QUERIES: &[(&str, Option<&str>, &str)] = &[
     ("__token__=abc", Some("abc"), ""),
     ("a=1&__token__=abc&b=2", Some("abc"), "a=1&b=2"),
     // Other parameters keep their order and bytes, encoded or not.
-    (
-        "z=%2B+&__token__=abc&a=%zz&a=1",
-        Some("abc"),
-        "z=%2B+&a=%zz&a=1",
-    ),
+    ("z=%2B+&__token__=abc&a=%zz&a=1", Some("abc"), "z=%2B+&a=%zz&a=1"),
     // Repeated token parameters: the first is used, all are stripped.
     ("__token__=first&x=1&__token__=second", Some("first"), "x=1"),
     // Empty and valueless parameters elsewhere are kept as they were.
@@ -213,22 +168,11 @@ fn query_token_table() {
 
 #[test]
 fn query_token_value_is_percent_decoded_and_plus_stays_plus() {
-    let located = locate(
-        "/a",
-        Some("__token__=exp%3D1%7Eacl%3D%2Fa+b%7Ehmac%3D00"),
-        &[],
-        options(),
-    );
-    assert_eq!(
-        located.token.map(|t| t.text),
-        Some(Ok("exp=1~acl=/a+b~hmac=00".to_string()))
-    );
+    let located = locate("/a", Some("__token__=exp%3D1%7Eacl%3D%2Fa+b%7Ehmac%3D00"), &[], options());
+    assert_eq!(located.token.map(|t| t.text), Some(Ok("exp=1~acl=/a+b~hmac=00".to_string())));
     assert_eq!(located.querystring.as_deref(), Some(""));
     let bad = locate("/a", Some("__token__=%zz"), &[], options());
-    assert!(
-        bad.token.expect("found").text.is_err(),
-        "bad escape in token value is malformed"
-    );
+    assert!(bad.token.expect("found").text.is_err(), "bad escape in token value is malformed");
 }
 
 /// (cookie header values, token value, forwarded header values; empty = header dropped).
@@ -236,11 +180,7 @@ const COOKIES: &[(&[&str], Option<&str>, &[&str])] = &[
     (&["__token__=abc"], Some("abc"), &[]),
     (&["a=1; __token__=abc; b=2"], Some("abc"), &["a=1; b=2"]),
     (&["a=1;__token__=abc;b=2"], Some("abc"), &["a=1; b=2"]),
-    (
-        &["session=xyz", "__token__=abc"],
-        Some("abc"),
-        &["session=xyz"],
-    ),
+    (&["session=xyz", "__token__=abc"], Some("abc"), &["session=xyz"]),
     (&["__token__=one; __token__=two"], Some("one"), &[]),
     (&["a=1; b=2"], None, &["a=1; b=2"]),
     (&["__token__x=1; x__token__=2"], None, &[]),
@@ -262,17 +202,9 @@ fn cookie_token_table() {
 
 #[test]
 fn search_order_is_path_then_query_then_cookie_and_all_are_stripped() {
-    let located = locate(
-        "/__token__=P/x",
-        Some("__token__=Q&a=1"),
-        &["__token__=C; s=1"],
-        options(),
-    );
+    let located = locate("/__token__=P/x", Some("__token__=Q&a=1"), &["__token__=C; s=1"], options());
     let token = located.token.expect("found");
-    assert_eq!(
-        (token.source, token.text.as_deref()),
-        (TokenSource::Path, Ok("P"))
-    );
+    assert_eq!((token.source, token.text.as_deref()), (TokenSource::Path, Ok("P")));
     assert_eq!(located.querystring.as_deref(), Some("a=1"));
     assert_eq!(located.cookies, Some(vec!["s=1".to_string()]));
 
@@ -281,20 +213,9 @@ fn search_order_is_path_then_query_then_cookie_and_all_are_stripped() {
 
     let located = locate("/x", Some("a=1"), &["__token__=C"], options());
     assert_eq!(located.token.map(|t| t.source), Some(TokenSource::Cookie));
-    assert_eq!(
-        located.querystring, None,
-        "query without a token is forwarded untouched"
-    );
+    assert_eq!(located.querystring, None, "query without a token is forwarded untouched");
 
-    let off = locate(
-        "/x",
-        None,
-        &["__token__=C"],
-        LocateOptions {
-            cookie_tokens: false,
-            ..options()
-        },
-    );
+    let off = locate("/x", None, &["__token__=C"], LocateOptions { cookie_tokens: false, ..options() });
     assert!(off.token.is_none());
     assert_eq!(off.cookies, None);
 }

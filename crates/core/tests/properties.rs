@@ -9,11 +9,7 @@ use proptest::prelude::*;
 fn gate(secret_hex: &str, salt: &str) -> Gate {
     let config = Config {
         salt: salt.to_string(),
-        keys: vec![KeyConfig {
-            id: "k".into(),
-            secret: Some(Secret::new(secret_hex)),
-            secret_env: None,
-        }],
+        keys: vec![KeyConfig { id: "k".into(), secret: Some(Secret::new(secret_hex)), secret_env: None }],
         ..Config::default()
     };
     Gate::new(&config).expect("valid test config")
@@ -24,13 +20,7 @@ fn path_strategy() -> impl Strategy<Value = String> {
     prop::collection::vec("[a-zA-Z0-9 _+~!$&'()*,;=:@é日-]{1,12}", 1..5).prop_map(|segments| {
         let joined = segments
             .into_iter()
-            .map(|s| {
-                if s == "." || s == ".." {
-                    "x".to_string()
-                } else {
-                    s
-                }
-            })
+            .map(|s| if s == "." || s == ".." { "x".to_string() } else { s })
             .collect::<Vec<_>>()
             .join("/");
         format!("/{joined}")
@@ -134,10 +124,7 @@ fn verify_order_hides_everything_behind_the_signature() {
     let gate = gate("00112233445566778899aabbccddeeff", "");
     let forged = format!("exp=1~acl=/other/*~hmac={}", "ab".repeat(32));
     // Expired, wrong ACL, but unsigned: only bad-signature is reported.
-    assert_eq!(
-        gate.verify(&forged, "/a", None, 2_000_000_000).unwrap_err(),
-        Reason::BadSignature
-    );
+    assert_eq!(gate.verify(&forged, "/a", None, 2_000_000_000).unwrap_err(), Reason::BadSignature);
 }
 
 #[test]
@@ -161,25 +148,14 @@ fn malformed_tokens() {
         format!("exp=10~acl=/a!~hmac={mac}"),       // empty acl
         format!("exp=10~hmac={mac}~"),              // trailing delimiter
     ] {
-        assert_eq!(
-            gate.verify(&text, "/a", None, 0).unwrap_err(),
-            Reason::MalformedToken,
-            "{text:?}"
-        );
+        assert_eq!(gate.verify(&text, "/a", None, 0).unwrap_err(), Reason::MalformedToken, "{text:?}");
     }
 }
 
 #[test]
 fn upper_case_hmac_is_accepted() {
     let gate = gate("00112233445566778899aabbccddeeff", "");
-    let claims = Claims {
-        ip: None,
-        start: None,
-        expires: 100,
-        scope: Scope::acl("/*"),
-        id: None,
-        data: None,
-    };
+    let claims = Claims { ip: None, start: None, expires: 100, scope: Scope::acl("/*"), id: None, data: None };
     let token = gate.sign(&claims).expect("sign");
     let (head, mac) = token.split_once("~hmac=").expect("hmac");
     let upper = format!("{head}~hmac={}", mac.to_ascii_uppercase());
@@ -199,52 +175,20 @@ fn leeway_and_ip_rules() {
     };
     let token = gate.sign(&claims).expect("sign");
     let ip = Some("2001:0db8:0000::0001");
-    assert!(
-        gate.verify(&token, "/a/x", ip, 2030).is_ok(),
-        "one leeway inside"
-    );
-    assert_eq!(
-        gate.verify(&token, "/a/x", ip, 2031).unwrap_err(),
-        Reason::Expired
-    );
-    assert!(
-        gate.verify(&token, "/a/x", ip, 970).is_ok(),
-        "start minus leeway"
-    );
-    assert_eq!(
-        gate.verify(&token, "/a/x", ip, 969).unwrap_err(),
-        Reason::NotYetValid
-    );
-    assert_eq!(
-        gate.verify(&token, "/a/x", Some("2001:db8::2"), 1500)
-            .unwrap_err(),
-        Reason::IpMismatch
-    );
-    assert_eq!(
-        gate.verify(&token, "/a/x", None, 1500).unwrap_err(),
-        Reason::IpMismatch
-    );
-    assert!(
-        gate.verify(&token, "/b/1.deb", ip, 1500).is_ok(),
-        "second ACL"
-    );
-    assert_eq!(
-        gate.verify(&token, "/b/12.deb", ip, 1500).unwrap_err(),
-        Reason::AclMismatch
-    );
+    assert!(gate.verify(&token, "/a/x", ip, 2030).is_ok(), "one leeway inside");
+    assert_eq!(gate.verify(&token, "/a/x", ip, 2031).unwrap_err(), Reason::Expired);
+    assert!(gate.verify(&token, "/a/x", ip, 970).is_ok(), "start minus leeway");
+    assert_eq!(gate.verify(&token, "/a/x", ip, 969).unwrap_err(), Reason::NotYetValid);
+    assert_eq!(gate.verify(&token, "/a/x", Some("2001:db8::2"), 1500).unwrap_err(), Reason::IpMismatch);
+    assert_eq!(gate.verify(&token, "/a/x", None, 1500).unwrap_err(), Reason::IpMismatch);
+    assert!(gate.verify(&token, "/b/1.deb", ip, 1500).is_ok(), "second ACL");
+    assert_eq!(gate.verify(&token, "/b/12.deb", ip, 1500).unwrap_err(), Reason::AclMismatch);
 }
 
 #[test]
 fn rotation_tries_every_key_and_names_the_one_that_matched() {
     let old = gate("ffeeddccbbaa99887766554433221100", "");
-    let claims = Claims {
-        ip: None,
-        start: None,
-        expires: 100,
-        scope: Scope::acl("/*"),
-        id: None,
-        data: None,
-    };
+    let claims = Claims { ip: None, start: None, expires: 100, scope: Scope::acl("/*"), id: None, data: None };
     let token = old.sign(&claims).expect("sign");
     let config = Config {
         keys: vec![
@@ -262,44 +206,20 @@ fn rotation_tries_every_key_and_names_the_one_that_matched() {
         ..Config::default()
     };
     let both = Gate::new(&config).expect("config");
-    assert_eq!(
-        both.verify(&token, "/x", None, 10)
-            .expect("verifies")
-            .key_id,
-        "old"
-    );
+    assert_eq!(both.verify(&token, "/x", None, 10).expect("verifies").key_id, "old");
     assert_eq!(both.signing_key_id(), "new");
 }
 
 #[test]
 fn config_errors_name_the_field() {
-    let key = |id: &str, secret: &str| KeyConfig {
-        id: id.into(),
-        secret: Some(Secret::new(secret)),
-        secret_env: None,
-    };
+    let key = |id: &str, secret: &str| KeyConfig { id: id.into(), secret: Some(Secret::new(secret)), secret_env: None };
     let cases: Vec<(Config, &str)> = vec![
         (Config::default(), "keys"),
+        (Config { keys: vec![key("a", "00112233")], ..Config::default() }, "keys[0].secret"),
+        (Config { keys: vec![key("a", "zz112233445566778899aabbccddeeff")], ..Config::default() }, "keys[0].secret"),
         (
             Config {
-                keys: vec![key("a", "00112233")],
-                ..Config::default()
-            },
-            "keys[0].secret",
-        ),
-        (
-            Config {
-                keys: vec![key("a", "zz112233445566778899aabbccddeeff")],
-                ..Config::default()
-            },
-            "keys[0].secret",
-        ),
-        (
-            Config {
-                keys: vec![
-                    key("a", "00112233445566778899aabbccddeeff"),
-                    key("a", "00112233445566778899aabbccddeeff"),
-                ],
+                keys: vec![key("a", "00112233445566778899aabbccddeeff"), key("a", "00112233445566778899aabbccddeeff")],
                 ..Config::default()
             },
             "keys[1].id",
@@ -332,24 +252,13 @@ fn config_errors_name_the_field() {
     for (config, field) in cases {
         let error = Gate::new(&config).expect_err(field);
         assert_eq!(error.field, field, "{error}");
-        let secret = config
-            .keys
-            .first()
-            .and_then(|k| k.secret.as_ref())
-            .map(|s| s.expose().to_string());
+        let secret = config.keys.first().and_then(|k| k.secret.as_ref()).map(|s| s.expose().to_string());
         if let Some(secret) = secret {
-            assert!(
-                !error.to_string().contains(&secret),
-                "error text leaks the secret"
-            );
-            assert!(
-                !format!("{config:?}").contains(&secret),
-                "Debug leaks the secret"
-            );
+            assert!(!error.to_string().contains(&secret), "error text leaks the secret");
+            assert!(!format!("{config:?}").contains(&secret), "Debug leaks the secret");
         }
     }
-    let unknown = serde_json::from_str::<Config>(r#"{"keys":[],"tokne_name":"x"}"#)
-        .expect_err("unknown field");
+    let unknown = serde_json::from_str::<Config>(r#"{"keys":[],"tokne_name":"x"}"#).expect_err("unknown field");
     assert!(unknown.to_string().contains("tokne_name"), "{unknown}");
 }
 
@@ -358,14 +267,7 @@ fn debug_output_never_shows_keys_or_macs() {
     let secret = "00112233445566778899aabbccddeeff";
     let gate = gate(secret, "");
     assert!(!format!("{gate:?}").contains(secret));
-    let claims = Claims {
-        ip: None,
-        start: None,
-        expires: 100,
-        scope: Scope::acl("/*"),
-        id: None,
-        data: None,
-    };
+    let claims = Claims { ip: None, start: None, expires: 100, scope: Scope::acl("/*"), id: None, data: None };
     let token = gate.sign(&claims).expect("sign");
     let mac = token.rsplit_once('=').expect("mac").1;
     let parsed = ParsedToken::parse(&token).expect("parse");

@@ -44,32 +44,17 @@ struct Document {
 }
 
 fn load() -> Vec<Vector> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../fixtures/tokens/vectors.json"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../fixtures/tokens/vectors.json");
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let doc: Document = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
-    assert!(
-        doc.vectors.len() >= 20,
-        "{path}: only {} vectors",
-        doc.vectors.len()
-    );
+    assert!(doc.vectors.len() >= 20, "{path}: only {} vectors", doc.vectors.len());
     doc.vectors
 }
 
 fn gate_with(keys: &[&str], salt: &str) -> Gate {
-    let mut config = Config {
-        salt: salt.to_owned(),
-        leeway_seconds: LEEWAY,
-        ..Config::default()
-    };
+    let mut config = Config { salt: salt.to_owned(), leeway_seconds: LEEWAY, ..Config::default() };
     for (i, key) in keys.iter().enumerate() {
-        config.keys.push(KeyConfig {
-            id: format!("k{i}"),
-            secret: Some(Secret::new(*key)),
-            secret_env: None,
-        });
+        config.keys.push(KeyConfig { id: format!("k{i}"), secret: Some(Secret::new(*key)), secret_env: None });
     }
     Gate::new(&config).unwrap_or_else(|e| panic!("gate: {e}"))
 }
@@ -87,22 +72,17 @@ fn glob(pattern: &[char], path: &[char]) -> bool {
 
 fn reference_acl_match(acls: &[String], path: &str) -> bool {
     let path: Vec<char> = path.chars().collect();
-    acls.iter()
-        .any(|acl| glob(&acl.chars().collect::<Vec<_>>(), &path))
+    acls.iter().any(|acl| glob(&acl.chars().collect::<Vec<_>>(), &path))
 }
 
 impl Vector {
     /// The canonical path this vector is valid for.
     fn path(&self) -> &str {
         match self.kind.as_str() {
-            "acl" => self
-                .match_path
-                .as_deref()
-                .unwrap_or_else(|| panic!("{}: acl vector without match_path", self.name)),
-            "url" => self
-                .url
-                .as_deref()
-                .unwrap_or_else(|| panic!("{}: url vector without url", self.name)),
+            "acl" => {
+                self.match_path.as_deref().unwrap_or_else(|| panic!("{}: acl vector without match_path", self.name))
+            }
+            "url" => self.url.as_deref().unwrap_or_else(|| panic!("{}: url vector without url", self.name)),
             other => panic!("{}: unknown kind {other:?}", self.name),
         }
     }
@@ -112,8 +92,7 @@ impl Vector {
     }
 
     fn verify(&self, gate: &Gate, token: &str, path: &str) -> Result<(), Reason> {
-        gate.verify(token, path, self.ip.as_deref(), self.now)
-            .map(|_| ())
+        gate.verify(token, path, self.ip.as_deref(), self.now).map(|_| ())
     }
 
     /// Byte range of a field's value (`name=` up to the next `~` or the end).
@@ -132,10 +111,7 @@ impl Vector {
 
 /// `text` with the character at byte offset `at` replaced by `with`.
 fn replace_at(text: &str, at: usize, with: char) -> String {
-    let old = text[at..]
-        .chars()
-        .next()
-        .unwrap_or_else(|| panic!("offset {at} out of range"));
+    let old = text[at..].chars().next().unwrap_or_else(|| panic!("offset {at} out of range"));
     format!("{}{with}{}", &text[..at], &text[at + old.len_utf8()..])
 }
 
@@ -152,14 +128,7 @@ fn vectors_come_from_the_real_library() {
         assert!(!v.provenance.generated.is_empty(), "{}", v.name);
         // The library's lower-case hexdigest of HMAC-SHA256.
         let mac = &v.token[v.field("hmac")];
-        assert!(
-            mac.len() == 64
-                && mac
-                    .bytes()
-                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
-            "{}",
-            v.name
-        );
+        assert!(mac.len() == 64 && mac.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)), "{}", v.name);
     }
 }
 
@@ -169,51 +138,24 @@ fn coverage_is_what_the_issue_asks_for() {
     let any = |f: &dyn Fn(&Vector) -> bool| vectors.iter().any(f);
     let url_has = |s: &str| any(&|v| v.url.as_deref().is_some_and(|u| u.contains(s)));
     let acl_has = |s: &str| any(&|v| v.acl.iter().flatten().any(|a| a.contains(s)));
-    assert!(
-        any(&|v| v.acl.as_ref().is_some_and(|a| a.len() == 1)),
-        "single ACL"
-    );
-    assert!(
-        any(&|v| v.acl.as_ref().is_some_and(|a| a.len() > 1)),
-        "several ACLs"
-    );
+    assert!(any(&|v| v.acl.as_ref().is_some_and(|a| a.len() == 1)), "single ACL");
+    assert!(any(&|v| v.acl.as_ref().is_some_and(|a| a.len() > 1)), "several ACLs");
     assert!(acl_has("*") && acl_has("?"), "ACL wildcards");
     assert!(any(&|v| v.kind == "url"), "URL tokens");
     assert!(any(&|v| v.st.is_some()), "st");
-    assert!(
-        any(&|v| v
-            .ip
-            .as_deref()
-            .is_some_and(|ip| ip.parse::<IpAddr>().is_ok_and(|a| a.is_ipv4()))),
-        "IPv4"
-    );
-    assert!(
-        any(&|v| v
-            .ip
-            .as_deref()
-            .is_some_and(|ip| ip.parse::<IpAddr>().is_ok_and(|a| a.is_ipv6()))),
-        "IPv6"
-    );
-    assert!(
-        any(&|v| v.id.is_some()) && any(&|v| v.data.is_some()),
-        "id and data"
-    );
+    assert!(any(&|v| v.ip.as_deref().is_some_and(|ip| ip.parse::<IpAddr>().is_ok_and(|a| a.is_ipv4()))), "IPv4");
+    assert!(any(&|v| v.ip.as_deref().is_some_and(|ip| ip.parse::<IpAddr>().is_ok_and(|a| a.is_ipv6()))), "IPv6");
+    assert!(any(&|v| v.id.is_some()) && any(&|v| v.data.is_some()), "id and data");
     assert!(any(&|v| !v.salt.is_empty()), "salt");
-    assert!(
-        url_has("+")
-            && url_has("~")
-            && url_has(" ")
-            && any(&|v| v.url.as_deref().is_some_and(|u| !u.is_ascii()))
-    );
+    assert!(url_has("+") && url_has("~") && url_has(" ") && any(&|v| v.url.as_deref().is_some_and(|u| !u.is_ascii())));
 }
 
 #[test]
 fn every_vector_verifies_for_its_path() {
     for v in load() {
         let gate = v.gate();
-        let verified = gate
-            .verify(&v.token, v.path(), v.ip.as_deref(), v.now)
-            .unwrap_or_else(|r| panic!("{}: {r}", v.name));
+        let verified =
+            gate.verify(&v.token, v.path(), v.ip.as_deref(), v.now).unwrap_or_else(|r| panic!("{}: {r}", v.name));
         assert_eq!(verified.key_id, "k0", "{}", v.name);
         assert_eq!(verified.token.id, v.id.as_deref(), "{}", v.name);
         assert_eq!(verified.token.data, v.data.as_deref(), "{}", v.name);
@@ -221,38 +163,15 @@ fn every_vector_verifies_for_its_path() {
         assert_eq!(verified.token.start, v.st, "{}", v.name);
         assert_eq!(verified.token.is_url_token(), v.kind == "url", "{}", v.name);
         if let Some(acls) = &v.acl {
-            assert_eq!(
-                verified.token.acls().collect::<Vec<_>>(),
-                *acls,
-                "{}",
-                v.name
-            );
-            assert!(
-                reference_acl_match(acls, v.path()),
-                "{}: match_path outside the ACL",
-                v.name
-            );
+            assert_eq!(verified.token.acls().collect::<Vec<_>>(), *acls, "{}", v.name);
+            assert!(reference_acl_match(acls, v.path()), "{}: match_path outside the ACL", v.name);
         }
         if let Some(request_path) = &v.request_path {
-            assert_eq!(
-                canonicalize(request_path).as_deref(),
-                Ok(v.path()),
-                "{}: request_path",
-                v.name
-            );
+            assert_eq!(canonicalize(request_path).as_deref(), Ok(v.path()), "{}: request_path", v.name);
         }
         // SPEC §2: either case of hex is accepted.
-        let upper = format!(
-            "{}{}",
-            &v.token[..v.field("hmac").start],
-            v.token[v.field("hmac")].to_ascii_uppercase()
-        );
-        assert_eq!(
-            v.verify(&gate, &upper, v.path()),
-            Ok(()),
-            "{}: upper-case hmac",
-            v.name
-        );
+        let upper = format!("{}{}", &v.token[..v.field("hmac").start], v.token[v.field("hmac")].to_ascii_uppercase());
+        assert_eq!(v.verify(&gate, &upper, v.path()), Ok(()), "{}: upper-case hmac", v.name);
     }
 }
 
@@ -282,14 +201,8 @@ fn our_signer_reproduces_every_vector() {
             _ => panic!("{}: neither acl nor url+request_path", v.name),
         }
         for scope in scopes {
-            let ours = gate
-                .sign(&claims(scope.clone()))
-                .unwrap_or_else(|e| panic!("{}: {e}", v.name));
-            assert_eq!(
-                ours, v.token,
-                "{}: sign({scope:?}) differs from akamai-edgeauth",
-                v.name
-            );
+            let ours = gate.sign(&claims(scope.clone())).unwrap_or_else(|e| panic!("{}: {e}", v.name));
+            assert_eq!(ours, v.token, "{}: sign({scope:?}) differs from akamai-edgeauth", v.name);
         }
     }
 }
@@ -300,9 +213,7 @@ fn every_hmac_character_change_is_denied() {
         let gate = v.gate();
         for at in v.field("hmac") {
             let c = char::from(v.token.as_bytes()[at]);
-            let digit = c
-                .to_digit(16)
-                .unwrap_or_else(|| panic!("{}: hmac not hex", v.name));
+            let digit = c.to_digit(16).unwrap_or_else(|| panic!("{}: hmac not hex", v.name));
             let other = char::from_digit((digit + 1) % 16, 16).unwrap_or('0');
             assert_eq!(
                 v.verify(&gate, &replace_at(&v.token, at, other), v.path()),
@@ -321,19 +232,9 @@ fn every_hmac_character_change_is_denied() {
         }
         let mac = v.field("hmac");
         let short = &v.token[..mac.end - 1];
-        assert_eq!(
-            v.verify(&gate, short, v.path()),
-            Err(Reason::MalformedToken),
-            "{}: 63 digits",
-            v.name
-        );
+        assert_eq!(v.verify(&gate, short, v.path()), Err(Reason::MalformedToken), "{}: 63 digits", v.name);
         let long = format!("{}0", v.token);
-        assert_eq!(
-            v.verify(&gate, &long, v.path()),
-            Err(Reason::MalformedToken),
-            "{}: 65 digits",
-            v.name
-        );
+        assert_eq!(v.verify(&gate, &long, v.path()), Err(Reason::MalformedToken), "{}: 65 digits", v.name);
     }
 }
 
@@ -345,21 +246,10 @@ fn every_exp_digit_change_is_denied() {
             let digit = u32::from(v.token.as_bytes()[at] - b'0');
             let other = char::from_digit((digit + 1) % 10, 10).unwrap_or('0');
             let changed = replace_at(&v.token, at, other);
-            let new_exp: u64 = changed[v.field("exp")]
-                .parse()
-                .unwrap_or_else(|e| panic!("{}: {e}", v.name));
+            let new_exp: u64 = changed[v.field("exp")].parse().unwrap_or_else(|e| panic!("{}: {e}", v.name));
             // A changed exp that falls to or below st breaks a parse rule before any HMAC.
-            let want = if v.st.is_some_and(|st| st >= new_exp) {
-                Reason::MalformedToken
-            } else {
-                Reason::BadSignature
-            };
-            assert_eq!(
-                v.verify(&gate, &changed, v.path()),
-                Err(want),
-                "{}: exp[{at}] -> {other}",
-                v.name
-            );
+            let want = if v.st.is_some_and(|st| st >= new_exp) { Reason::MalformedToken } else { Reason::BadSignature };
+            assert_eq!(v.verify(&gate, &changed, v.path()), Err(want), "{}: exp[{at}] -> {other}", v.name);
             for bad in ['x', '-', ' ', '+'] {
                 assert_eq!(
                     v.verify(&gate, &replace_at(&v.token, at, bad), v.path()),
@@ -380,36 +270,16 @@ fn every_acl_character_change_is_denied() {
         let acl = v.field("acl");
         for (offset, c) in v.token[acl.clone()].char_indices() {
             let changed = replace_at(&v.token, acl.start + offset, other_char(c));
-            assert_eq!(
-                v.verify(&gate, &changed, v.path()),
-                Err(Reason::BadSignature),
-                "{}: acl[{offset}]",
-                v.name
-            );
+            assert_eq!(v.verify(&gate, &changed, v.path()), Err(Reason::BadSignature), "{}: acl[{offset}]", v.name);
             checked += 1;
         }
         // Widening the grant is the attack an ACL edit is for: it must fail the same way.
         let widened = format!("{}*{}", &v.token[..acl.end], &v.token[acl.end..]);
-        assert_eq!(
-            v.verify(&gate, &widened, "/elsewhere"),
-            Err(Reason::BadSignature),
-            "{}: acl+*",
-            v.name
-        );
+        assert_eq!(v.verify(&gate, &widened, "/elsewhere"), Err(Reason::BadSignature), "{}: acl+*", v.name);
         let extra = format!("{}!/*{}", &v.token[..acl.end], &v.token[acl.end..]);
-        assert_eq!(
-            v.verify(&gate, &extra, "/elsewhere"),
-            Err(Reason::BadSignature),
-            "{}: acl+!/*",
-            v.name
-        );
+        assert_eq!(v.verify(&gate, &extra, "/elsewhere"), Err(Reason::BadSignature), "{}: acl+!/*", v.name);
         let emptied = format!("{}!{}", &v.token[..acl.end], &v.token[acl.end..]);
-        assert_eq!(
-            v.verify(&gate, &emptied, v.path()),
-            Err(Reason::MalformedToken),
-            "{}: empty ACL",
-            v.name
-        );
+        assert_eq!(v.verify(&gate, &emptied, v.path()), Err(Reason::MalformedToken), "{}: empty ACL", v.name);
     }
     assert!(checked > 100, "only {checked} ACL characters checked");
 }
@@ -426,30 +296,15 @@ fn every_path_character_change_is_denied() {
             match &v.acl {
                 // A URL token signs its path: any other path is another signature.
                 None => {
-                    assert_eq!(
-                        got,
-                        Err(Reason::BadSignature),
-                        "{}: path {changed:?}",
-                        v.name
-                    );
+                    assert_eq!(got, Err(Reason::BadSignature), "{}: path {changed:?}", v.name);
                     url_checked += 1;
                 }
                 Some(acls) if reference_acl_match(acls, &changed) => {
-                    assert_eq!(
-                        got,
-                        Ok(()),
-                        "{}: path {changed:?} is still inside the ACL",
-                        v.name
-                    );
+                    assert_eq!(got, Ok(()), "{}: path {changed:?} is still inside the ACL", v.name);
                     acl_still_covered += 1;
                 }
                 Some(_) => {
-                    assert_eq!(
-                        got,
-                        Err(Reason::AclMismatch),
-                        "{}: path {changed:?}",
-                        v.name
-                    );
+                    assert_eq!(got, Err(Reason::AclMismatch), "{}: path {changed:?}", v.name);
                     acl_denied += 1;
                 }
             }
@@ -463,12 +318,7 @@ fn every_path_character_change_is_denied() {
                 Some(acls) if reference_acl_match(acls, changed) => Ok(()),
                 Some(_) => Err(Reason::AclMismatch),
             };
-            assert_eq!(
-                v.verify(&gate, &v.token, changed),
-                want,
-                "{}: path {changed:?}",
-                v.name
-            );
+            assert_eq!(v.verify(&gate, &v.token, changed), want, "{}: path {changed:?}", v.name);
         }
     }
     assert!(
@@ -483,17 +333,8 @@ fn keys_salt_time_and_ip_are_all_bound() {
     for v in load() {
         let path = v.path();
         // Another key, or a salt that differs, is another signature.
-        assert_eq!(
-            v.verify(&gate_with(&[stranger], &v.salt), &v.token, path),
-            Err(Reason::BadSignature),
-            "{}",
-            v.name
-        );
-        let other_salt = if v.salt.is_empty() {
-            "pepper".to_owned()
-        } else {
-            String::new()
-        };
+        assert_eq!(v.verify(&gate_with(&[stranger], &v.salt), &v.token, path), Err(Reason::BadSignature), "{}", v.name);
+        let other_salt = if v.salt.is_empty() { "pepper".to_owned() } else { String::new() };
         assert_eq!(
             v.verify(&gate_with(&[&v.key], &other_salt), &v.token, path),
             Err(Reason::BadSignature),
@@ -503,79 +344,33 @@ fn keys_salt_time_and_ip_are_all_bound() {
         // Rotation: the vector's key in second place still verifies, and is named.
         let rotated = gate_with(&[stranger, &v.key], &v.salt);
         let verified = rotated.verify(&v.token, path, v.ip.as_deref(), v.now);
-        assert_eq!(
-            verified.map(|ok| ok.key_id),
-            Ok("k1"),
-            "{}: rotation",
-            v.name
-        );
+        assert_eq!(verified.map(|ok| ok.key_id), Ok("k1"), "{}: rotation", v.name);
 
         let gate = v.gate();
-        let at = |now: u64| {
-            gate.verify(&v.token, path, v.ip.as_deref(), now)
-                .map(|_| ())
-        };
-        assert_eq!(
-            at(v.exp + LEEWAY),
-            Ok(()),
-            "{}: last second of leeway",
-            v.name
-        );
+        let at = |now: u64| gate.verify(&v.token, path, v.ip.as_deref(), now).map(|_| ());
+        assert_eq!(at(v.exp + LEEWAY), Ok(()), "{}: last second of leeway", v.name);
         assert_eq!(at(v.exp + LEEWAY + 1), Err(Reason::Expired), "{}", v.name);
         if let Some(st) = v.st {
-            assert_eq!(
-                at(st - LEEWAY),
-                Ok(()),
-                "{}: first second of leeway",
-                v.name
-            );
+            assert_eq!(at(st - LEEWAY), Ok(()), "{}: first second of leeway", v.name);
             assert_eq!(at(st - LEEWAY - 1), Err(Reason::NotYetValid), "{}", v.name);
         }
 
         let from = |ip: Option<&str>| gate.verify(&v.token, path, ip, v.now).map(|_| ());
-        match v.ip.as_deref().map(|ip| {
-            ip.parse::<IpAddr>()
-                .unwrap_or_else(|e| panic!("{}: {e}", v.name))
-        }) {
-            None => assert_eq!(
-                from(Some("192.0.2.200")),
-                Ok(()),
-                "{}: unbound token",
-                v.name
-            ),
+        match v.ip.as_deref().map(|ip| ip.parse::<IpAddr>().unwrap_or_else(|e| panic!("{}: {e}", v.name))) {
+            None => assert_eq!(from(Some("192.0.2.200")), Ok(()), "{}: unbound token", v.name),
             Some(bound) => {
-                assert_eq!(
-                    from(None),
-                    Err(Reason::IpMismatch),
-                    "{}: no viewer address",
-                    v.name
-                );
-                let elsewhere = if bound.is_ipv4() {
-                    "192.0.2.200"
-                } else {
-                    "2001:db8::dead"
-                };
+                assert_eq!(from(None), Err(Reason::IpMismatch), "{}: no viewer address", v.name);
+                let elsewhere = if bound.is_ipv4() { "192.0.2.200" } else { "2001:db8::dead" };
                 assert_eq!(from(Some(elsewhere)), Err(Reason::IpMismatch), "{}", v.name);
                 // Parsed addresses compare, so another spelling of the same viewer passes.
                 let respelled = match bound {
                     IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or_else(
-                        || {
-                            v6.segments()
-                                .iter()
-                                .map(|s| format!("{s:04X}"))
-                                .collect::<Vec<_>>()
-                                .join(":")
-                        },
+                        || v6.segments().iter().map(|s| format!("{s:04X}")).collect::<Vec<_>>().join(":"),
                         |v4| v4.to_string(),
                     ),
                     IpAddr::V4(v4) => v4.to_ipv6_mapped().to_string(),
                 };
-                assert_eq!(
-                    from(Some(&respelled)),
-                    Ok(()),
-                    "{}: viewer {respelled}",
-                    v.name
-                );
+                assert_eq!(from(Some(&respelled)), Ok(()), "{}: viewer {respelled}", v.name);
             }
         }
     }

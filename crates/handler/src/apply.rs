@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use edgegate_core::{Config, Gate, Reason};
 
 use crate::decide::{Outcome, RequestView, decide, log_line, response};
-use crate::event::{CfRequest, Event, Header, HandlerResult};
+use crate::event::{CfRequest, Event, HandlerResult, Header};
 
 /// The result for one event, and the log line to write (denials only).
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +84,21 @@ fn path_without_token_segment(uri: &str) -> &str {
     }
 }
 
+/// 500 `internal` with a log line that names no request: there may be none to name (an
+/// event without records, one that does not parse, a fault in a runtime).
+pub fn internal() -> Handled {
+    let view = RequestView {
+        method: "",
+        uri: "",
+        querystring: None,
+        cookies: &[],
+        client_ip: "",
+        request_id: "",
+        distribution_id: "",
+    };
+    respond(Reason::Internal, None, log_line(Reason::Internal, &view, "", None))
+}
+
 fn respond(reason: Reason, gate: Option<&Gate>, log: String) -> Handled {
     Handled { result: HandlerResult::Respond(response(reason, gate.map(Gate::methods))), log: Some(log) }
 }
@@ -93,16 +108,7 @@ fn respond(reason: Reason, gate: Option<&Gate>, log: String) -> Handled {
 /// event without a request is answered 500 `internal`, never forwarded.
 pub fn handle_event(gate: Result<&Gate, ()>, event: Event, now: u64) -> Handled {
     let Some(record) = event.records.into_iter().next() else {
-        let view = RequestView {
-            method: "",
-            uri: "",
-            querystring: None,
-            cookies: &[],
-            client_ip: "",
-            request_id: "",
-            distribution_id: "",
-        };
-        return respond(Reason::Internal, None, log_line(Reason::Internal, &view, "", None));
+        return internal();
     };
     let config = record.cf.config;
     let request = record.cf.request;
@@ -134,17 +140,6 @@ pub fn handle_event(gate: Result<&Gate, ()>, event: Event, now: u64) -> Handled 
 pub fn handle_event_json(gate: Result<&Gate, ()>, event_json: &str, now: u64) -> Handled {
     match serde_json::from_str::<Event>(event_json) {
         Ok(event) => handle_event(gate, event, now),
-        Err(_) => {
-            let view = RequestView {
-                method: "",
-                uri: "",
-                querystring: None,
-                cookies: &[],
-                client_ip: "",
-                request_id: "",
-                distribution_id: "",
-            };
-            respond(Reason::Internal, None, log_line(Reason::Internal, &view, "", None))
-        }
+        Err(_) => internal(),
     }
 }

@@ -139,9 +139,10 @@ pub fn response(reason: Reason, allowed_methods: Option<&[String]>) -> CfRespons
     headers.insert("content-type".into(), vec![Header::new("Content-Type", "text/plain; charset=utf-8")]);
     headers.insert("x-edgegate-reason".into(), vec![Header::new("X-Edgegate-Reason", reason.code())]);
     if reason == Reason::Method
-        && let Some(methods) = allowed_methods {
-            headers.insert("allow".into(), vec![Header::new("Allow", methods.join(", "))]);
-        }
+        && let Some(methods) = allowed_methods
+    {
+        headers.insert("allow".into(), vec![Header::new("Allow", methods.join(", "))]);
+    }
     CfResponse {
         status: format!("{}", reason.status()),
         status_description: reason.status_text().into(),

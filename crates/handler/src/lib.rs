@@ -12,6 +12,6 @@ pub mod event;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use apply::{Handled, gate_from_json, handle_event, handle_event_json};
+pub use apply::{Handled, gate_from_json, handle_event, handle_event_json, internal};
 pub use decide::{Deny, Forward, Outcome, RequestView, decide, log_line, response};
 pub use edgegate_core::{Gate, Reason};

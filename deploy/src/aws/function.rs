@@ -8,8 +8,8 @@ use aws_sdk_lambda::types::{Architecture, FunctionCode, LastUpdateStatus, Runtim
 use serde::Serialize;
 
 use super::clients::{Clients, aws_condition, aws_failure, code_of, message_of};
-use crate::bundle::{Bundle, MAX_BYTES};
 pub use crate::bundle::code_sha256;
+use crate::bundle::{Bundle, MAX_BYTES};
 
 /// The execution role's trust policy: Lambda runs the function, and Lambda@Edge replicates
 /// and runs it at the edge (SPEC §1).

@@ -41,8 +41,8 @@ mod native {
     use std::sync::Arc;
     use std::time::{SystemTime, UNIX_EPOCH};
 
-    use edgegate_handler::event::{Event, HandlerResult};
-    use edgegate_handler::{Gate, Handled, Reason, RequestView, gate_from_json, handle_event, log_line, response};
+    use edgegate_handler::event::Event;
+    use edgegate_handler::{Gate, gate_from_json, handle_event, internal};
     use lambda_runtime::{Error, LambdaEvent, service_fn};
     use serde_json::{Value, json};
 
@@ -121,23 +121,6 @@ mod native {
                 println!("{line}");
             }
             Ok(serde_json::to_value(&handled.result)?)
-        }
-    }
-
-    /// 500 `internal`, with a log line that names no request (there may be none).
-    fn internal() -> Handled {
-        let view = RequestView {
-            method: "",
-            uri: "",
-            querystring: None,
-            cookies: &[],
-            client_ip: "",
-            request_id: "",
-            distribution_id: "",
-        };
-        Handled {
-            result: HandlerResult::Respond(response(Reason::Internal, None)),
-            log: Some(log_line(Reason::Internal, &view, "", None)),
         }
     }
 
