@@ -64,7 +64,8 @@ pub fn serve(
 fn disk_path(root: &Path, forwarded_uri: &str) -> Option<PathBuf> {
     let decoded = edgegate_core::path::percent_decode(forwarded_uri)?;
     let decoded = String::from_utf8(decoded).ok()?;
-    let mut path = root.to_path_buf();
+    let mut path = PathBuf::with_capacity(root.as_os_str().len() + decoded.len() + "index.html".len() + 1);
+    path.push(root);
     for segment in decoded.split('/') {
         match segment {
             // Empty segments (`//`) are S3 key characters; on disk they collapse.
@@ -140,6 +141,15 @@ fn set_validators(h: &mut HeaderMap, etag: &str, last_modified: Option<&str>) {
     if let Some(Ok(v)) = last_modified.map(HeaderValue::from_str) {
         h.insert(header::LAST_MODIFIED, v);
     }
+}
+
+#[cfg(test)]
+#[test]
+fn content_types() {
+    assert_eq!(content_type(Path::new("/p/a.DEB")), "application/vnd.debian.binary-package");
+    assert_eq!(content_type(Path::new("/p/Packages")), "application/octet-stream");
+    assert_eq!(content_type(Path::new("/p/Packages.gz")), "application/gzip");
+    assert_eq!(content_type(Path::new("/simple/index.html")), "text/html; charset=utf-8");
 }
 
 /// RFC 9110 §13.2.2: `If-None-Match` decides when present; otherwise `If-Modified-Since`.
@@ -242,18 +252,26 @@ fn parse_range(value: &[u8], len: u64) -> RangeRequest {
 /// Content types for the files package repositories hold, then the general table.
 /// (`mime_guess` alone calls a `.deb` `application/octet-stream` and an `.rpm` audio.)
 fn content_type(path: &Path) -> &'static str {
+    const OWN: &[(&str, &str)] = &[
+        ("deb", "application/vnd.debian.binary-package"),
+        ("udeb", "application/vnd.debian.binary-package"),
+        ("ddeb", "application/vnd.debian.binary-package"),
+        ("rpm", "application/x-rpm"),
+        ("whl", "application/zip"),
+        ("egg", "application/zip"),
+        ("html", "text/html; charset=utf-8"),
+        ("htm", "text/html; charset=utf-8"),
+        ("txt", "text/plain; charset=utf-8"),
+        ("gem", "application/octet-stream"),
+        ("dsc", "application/octet-stream"),
+        ("tgz", "application/gzip"),
+    ];
     let Some(ext) = path.extension().and_then(|e| e.to_str()) else {
         return "application/octet-stream";
     };
-    match ext.to_ascii_lowercase().as_str() {
-        "deb" | "udeb" | "ddeb" => "application/vnd.debian.binary-package",
-        "rpm" => "application/x-rpm",
-        "whl" | "egg" => "application/zip",
-        "html" | "htm" => "text/html; charset=utf-8",
-        "txt" => "text/plain; charset=utf-8",
-        "gem" | "dsc" => "application/octet-stream",
-        "tgz" => "application/gzip",
-        other => mime_guess::from_ext(other).first_raw().unwrap_or("application/octet-stream"),
+    match OWN.iter().find(|(known, _)| known.eq_ignore_ascii_case(ext)) {
+        Some((_, mime)) => mime,
+        None => mime_guess::from_ext(ext).first_raw().unwrap_or("application/octet-stream"),
     }
 }
 

@@ -13,6 +13,7 @@ mod demo;
 mod files;
 mod log;
 mod proxy;
+mod workers;
 
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
@@ -31,8 +32,7 @@ use http::header::{self, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioTimer;
 use hyper_util::server::graceful::GracefulShutdown;
 use serde::Serialize;
 use tokio::net::TcpListener;
@@ -64,7 +64,7 @@ impl Origin {
 }
 
 /// Everything a request needs, built once.
-struct Server {
+pub(crate) struct Server {
     gate: Gate,
     origin: Origin,
     /// Random per process, so request ids from two runs do not collide.
@@ -129,6 +129,8 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
     builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30)).keep_alive(true);
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let mut workers = workers::Workers::start(cores, &server, &builder).context("starting connection workers")?;
 
     let signal_name = loop {
         tokio::select! {
@@ -144,15 +146,9 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
                 };
                 // Small responses must not wait for Nagle.
                 let _ = stream.set_nodelay(true);
-                let client_ip: Arc<str> = canonical_ip(peer.ip()).to_string().into();
-                let server = server.clone();
-                let service = service_fn(move |req| handle(server.clone(), client_ip.clone(), req));
-                let conn = builder.serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
-                tokio::spawn(async move {
-                    // Client resets and timeouts end a connection; they are not server errors.
-                    let _ = conn.await;
-                });
+                // Deregistered here, registered again on the worker's own runtime.
+                let Ok(stream) = stream.into_std() else { continue };
+                workers.dispatch(workers::Job { stream, peer, watcher: graceful.watcher() });
             }
             _ = sigint.recv() => break "SIGINT",
             _ = sigterm.recv() => break "SIGTERM",
@@ -160,6 +156,7 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
     };
 
     drop(listener);
+    workers.close();
     let open = graceful.count();
     eprintln!("edgegate serve: {signal_name}: no longer accepting; draining {open} connection(s)");
     tokio::select! {
@@ -170,6 +167,7 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
         _ = sigint.recv() => eprintln!("edgegate serve: second signal, stopped without draining"),
         _ = sigterm.recv() => eprintln!("edgegate serve: second signal, stopped without draining"),
     }
+    workers.stop().await;
     Ok(Status::Ok)
 }
 
@@ -207,7 +205,7 @@ fn display_addr(addr: SocketAddr) -> SocketAddr {
 
 /// An IPv4 viewer on a dual-stack socket arrives as `::ffff:a.b.c.d`; CloudFront would
 /// report `a.b.c.d`, and an `ip=` token is signed for that.
-fn canonical_ip(ip: IpAddr) -> IpAddr {
+pub(crate) fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,

@@ -1,0 +1,117 @@
+//! Connection workers: one OS thread per core, each running its own single-threaded tokio
+//! runtime, fed accepted connections round-robin by the accept loop (which stays on the
+//! command's multi-thread runtime, with the signal handlers).
+//!
+//! Why not spawn connections on the multi-thread runtime itself: its work-stealing
+//! scheduler wakes idle workers across threads (futex calls, cache misses) on nearly every
+//! request, and in the bench that cost more than the whole decision. A connection never
+//! needs another thread: pinning each one to one runtime, the way nginx pins it to one
+//! worker process, served about a third more requests per second on the same cores (see
+//! tests/bench/serve-vs-nginx.sh).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::Watcher;
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+
+use super::{Server, canonical_ip, handle};
+
+/// An accepted connection on its way to a worker.
+#[derive(Debug)]
+pub struct Job {
+    pub stream: std::net::TcpStream,
+    pub peer: SocketAddr,
+    /// Ties the connection to the server's graceful shutdown.
+    pub watcher: Watcher,
+}
+
+/// The running workers.
+#[derive(Debug)]
+pub struct Workers {
+    senders: Vec<mpsc::UnboundedSender<Job>>,
+    next: usize,
+    stop: watch::Sender<()>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Starts `count` workers (at least one), each with its own runtime.
+    pub fn start(count: usize, server: &Arc<Server>, builder: &http1::Builder) -> std::io::Result<Workers> {
+        let (stop, stop_rx) = watch::channel(());
+        let mut senders = Vec::new();
+        let mut threads = Vec::new();
+        for i in 0..count.max(1) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let (tx, rx) = mpsc::unbounded_channel();
+            let (server, builder, stop_rx) = (server.clone(), builder.clone(), stop_rx.clone());
+            let thread = std::thread::Builder::new()
+                .name(format!("edgegate-serve-{i}"))
+                .spawn(move || runtime.block_on(run_worker(rx, stop_rx, server, builder)))?;
+            senders.push(tx);
+            threads.push(thread);
+        }
+        Ok(Workers { senders, next: 0, stop, threads })
+    }
+
+    /// Hands a connection to the next worker.
+    pub fn dispatch(&mut self, job: Job) {
+        let n = self.senders.len();
+        let i = self.next % n;
+        self.next = self.next.wrapping_add(1);
+        // A worker only goes away when its thread panicked; try the others, and if none is
+        // left the connection is dropped (closed) rather than served by nobody.
+        let mut job = job;
+        for k in 0..n {
+            match self.senders[(i + k) % n].send(job) {
+                Ok(()) => return,
+                Err(mpsc::error::SendError(back)) => job = back,
+            }
+        }
+    }
+
+    /// Stops accepting work; connections already handed out keep running.
+    pub fn close(&mut self) {
+        self.senders.clear();
+    }
+
+    /// Ends the workers' runtimes (cutting whatever still runs) and joins their threads.
+    pub async fn stop(self) {
+        let Workers { senders, stop, threads, .. } = self;
+        drop(senders);
+        drop(stop);
+        let _ = tokio::task::spawn_blocking(move || {
+            for thread in threads {
+                let _ = thread.join();
+            }
+        })
+        .await;
+    }
+}
+
+async fn run_worker(
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    mut stop: watch::Receiver<()>,
+    server: Arc<Server>,
+    builder: http1::Builder,
+) {
+    while let Some(Job { stream, peer, watcher }) = jobs.recv().await {
+        let Ok(stream) = TcpStream::from_std(stream) else { continue };
+        let client_ip: Arc<str> = canonical_ip(peer.ip()).to_string().into();
+        let server = server.clone();
+        let service = service_fn(move |req| handle(server.clone(), client_ip.clone(), req));
+        let conn = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            // Client resets and timeouts end a connection; they are not server errors.
+            let _ = conn.await;
+        });
+    }
+    // No more connections will come; the ones running finish (graceful drain) until the
+    // server says stop, which ends this runtime and with it any connection still open.
+    let _ = stop.changed().await;
+}
