@@ -33,3 +33,6 @@ echo "=== node handler: bundle index.mjs + edgegate.wasm vs a plain node:crypto 
     console.log(`bundle: ${size} bytes (${(size / 1024).toFixed(1)} KB), goal <= 150 KB: ${size <= goal ? "met" : "NOT met"}`);
   ' "$tmp/bundle.json"
 )
+
+echo "=== serve: edgegate serve vs nginx secure_link (wrk, 1 KB and 1 MB, valid tokens)"
+bash tests/bench/serve-vs-nginx.sh
