@@ -108,7 +108,12 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
     };
     let origin_desc = origin.describe(&origin_text);
     match out {
-        Output::Json => print_json(&Started { listen: url.clone(), origin: origin_desc, demo: demo.as_ref() })?,
+        Output::Json => {
+            if dev_key {
+                eprintln!("edgegate serve: WARNING: signing with the built-in DEVELOPMENT key (published, not secret)");
+            }
+            print_json(&Started { listen: url.clone(), origin: origin_desc, demo: demo.as_ref() })?;
+        }
         Output::Text => {
             println!("edgegate serve: listening on {url} (origin: {origin_desc})");
             if let Some(demo) = &demo {
