@@ -51,7 +51,8 @@ const DISTRIBUTION_ID: &str = "local";
 
 enum Origin {
     Dir(PathBuf),
-    Url(proxy::Upstream),
+    // Boxed: the hyper client is large, and the enum lives once per server anyway.
+    Url(Box<proxy::Upstream>),
 }
 
 impl Origin {
@@ -184,7 +185,7 @@ fn resolve_origin(given: Option<&str>) -> anyhow::Result<(Origin, String, bool)>
         return Ok((Origin::Dir(dir), text, true));
     };
     if given.contains("://") {
-        return Ok((Origin::Url(proxy::Upstream::parse(given)?), given.to_string(), false));
+        return Ok((Origin::Url(Box::new(proxy::Upstream::parse(given)?)), given.to_string(), false));
     }
     if given.is_empty() {
         bail!("--origin: empty; give a directory or an http:// URL");
