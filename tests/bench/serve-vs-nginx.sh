@@ -16,7 +16,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 
 die() { echo "serve-vs-nginx: $*" >&2; exit 1; }
-for tool in nginx wrk curl openssl taskset python3; do
+for tool in nginx wrk curl taskset python3; do
   command -v "$tool" >/dev/null || die "$tool not installed (run: tests/setup.sh)"
 done
 nginx -V 2>&1 | grep -q -- '--with-http_secure_link_module' || die "this nginx has no secure_link module"
@@ -109,7 +109,8 @@ stop_servers() {
 expires=$(($(date +%s) + 3600))
 nginx_signed() {
   local md5
-  md5=$(printf '%s' "$expires$1 $secret" | openssl md5 -binary | openssl base64 | tr '+/' '-_' | tr -d '=')
+  # secure_link_md5 "$secure_link_expires$uri SECRET": base64url of the MD5, no padding.
+  md5=$(python3 -c 'import base64, hashlib, sys; print(base64.urlsafe_b64encode(hashlib.md5(sys.argv[1].encode()).digest()).decode().rstrip("="))' "$expires$1 $secret")
   echo "$nginx_url$1?md5=$md5&expires=$expires"
 }
 edgegate_signed() { "$edgegate" sign --config "$config" --url "$1" --ttl 3600 --base-url "$edgegate_url"; }
