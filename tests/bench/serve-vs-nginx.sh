@@ -175,11 +175,12 @@ PY
   done
 }
 
-rounds=${BENCH_ROUNDS:-3}
 cores=$(nproc)
-echo "serve-vs-nginx: wrk -t2 -c$connections -d$duration, valid tokens, median of $rounds alternating runs, $cores cores"
+echo "serve-vs-nginx: wrk -t2 -c$connections -d$duration per run, valid tokens, medians of alternating runs, $cores cores"
 
-# 1. As specified: servers and wrk share every core (one server worker per core).
+# 1. As specified: servers and wrk share every core (one server worker per core). The
+#    noisier setup, so more runs.
+rounds=${BENCH_ROUNDS:-5}
 start_servers auto
 check_gates
 compare "shared cores"
@@ -189,6 +190,7 @@ stop_servers
 #    itself to its CPU affinity: one worker), wrk pinned to CPU 1. Steadier than (1),
 #    whose figures depend on how the scheduler happens to place wrk's threads.
 if ((cores >= 2)); then
+  rounds=${BENCH_PINNED_ROUNDS:-3}
   start_servers 1 taskset -c 0
   check_gates
   compare "pinned (server CPU 0, wrk CPU 1)" taskset -c 1
