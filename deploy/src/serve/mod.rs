@@ -1,6 +1,7 @@
-//! `edgegate serve` (SPEC §7): the gate on one machine. HTTP/1.1 in (hyper on tokio's
-//! multi-thread runtime), the same `edgegate_handler::decide` as the edge, and on forward
-//! the origin: a directory ([`files`]) or an `http://` upstream ([`proxy`]).
+//! `edgegate serve` (SPEC §7): the gate on one machine. HTTP/1.1 in (hyper; accept loop
+//! and signals on the command's multi-thread runtime, connections on one single-threaded
+//! runtime per core, see [`workers`]), the same `edgegate_handler::decide` as the edge,
+//! and on forward the origin: a directory ([`files`]) or an `http://` upstream ([`proxy`]).
 //!
 //! Each request becomes the viewer-request view CloudFront would give the function: the
 //! method, the raw (percent-encoded) path as `uri`, the raw query string, every `cookie`
