@@ -4,7 +4,7 @@
 //!
 //! Why not spawn connections on the multi-thread runtime itself: its work-stealing
 //! scheduler wakes idle workers across threads (futex calls, cache misses) on nearly every
-//! request (about one futex call per three requests in the 1 KB bench). A connection never
+//! request. A connection never
 //! needs another thread: pinning each one to one runtime, the way nginx pins it to one
 //! worker process, served about 10% more requests per second on the same two cores
 //! (tests/bench/serve-vs-nginx.sh, 1 KB file).
