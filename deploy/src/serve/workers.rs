@@ -3,11 +3,10 @@
 //! command's multi-thread runtime, with the signal handlers).
 //!
 //! Why not spawn connections on the multi-thread runtime itself: its work-stealing
-//! scheduler wakes idle workers across threads (futex calls, cache misses) on nearly every
-//! request. A connection never
-//! needs another thread: pinning each one to one runtime, the way nginx pins it to one
-//! worker process, served about 10% more requests per second on the same two cores
-//! (tests/bench/serve-vs-nginx.sh, 1 KB file).
+//! scheduler wakes idle workers across threads (futex calls, cache misses) as requests
+//! arrive. A connection never needs another thread: pinning each one to one runtime, the
+//! way nginx pins it to one worker process, served about 10% more requests per second on
+//! the same two cores (tests/bench/serve-vs-nginx.sh, 1 KB file).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
