@@ -82,9 +82,15 @@ fn decode_token(value: &str) -> Result<String, MalformedError> {
 }
 
 /// Splits the path-token segment off a raw `uri`: `/NAME=VALUE/rest` → (`VALUE`, `/rest`).
+///
+/// The `=` may arrive as `%3D`: clients that normalise URLs (pip resolving a relative link
+/// against a signed base URL) re-encode it, and the segment is still the token.
 pub fn split_path_token<'r>(uri: &'r str, token_name: &str) -> Option<(&'r str, &'r str)> {
-    let segment_and_rest = uri.strip_prefix('/')?;
-    let value_and_rest = segment_and_rest.strip_prefix(token_name)?.strip_prefix('=')?;
+    let segment_and_rest = uri.strip_prefix('/')?.strip_prefix(token_name)?;
+    let value_and_rest = match segment_and_rest.strip_prefix('=') {
+        Some(rest) => rest,
+        None => segment_and_rest.get(..3).filter(|s| s.eq_ignore_ascii_case("%3D")).map(|_| &segment_and_rest[3..])?,
+    };
     match value_and_rest.find('/') {
         Some(end) => Some((&value_and_rest[..end], &value_and_rest[end..])),
         None => Some((value_and_rest, "/")),

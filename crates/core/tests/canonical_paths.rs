@@ -119,6 +119,16 @@ fn path_token_segment_is_removed_before_canonicalisation() {
     assert_eq!(token.text.as_deref(), Ok("exp=1~hmac=ab"));
     assert_eq!(located.uri, "/acme/main/x.deb");
 
+    // pip re-encodes '=' and decodes '%7E' when it resolves a relative link against a
+    // signed base URL; the segment is still the token.
+    let normalised = locate("/__token__%3Dexp%3D1~hmac%3Dab/simple/x/", None, &[], options());
+    assert_eq!(normalised.token.map(|t| t.text), Some(Ok("exp=1~hmac=ab".to_string())));
+    assert_eq!(normalised.uri, "/simple/x/");
+    let lower = locate("/__token__%3dexp%3D1~hmac%3Dab/x", None, &[], options());
+    assert_eq!(lower.token.map(|t| t.text), Some(Ok("exp=1~hmac=ab".to_string())));
+    assert!(locate("/__token__%3/x", None, &[], options()).token.is_none());
+    assert!(locate("/__token__%2Dx/x", None, &[], options()).token.is_none());
+
     let only = locate("/__token__=abc", None, &[], options());
     assert_eq!(only.uri, "/");
     // Not the first segment: an ordinary path.
