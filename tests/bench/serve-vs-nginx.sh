@@ -5,7 +5,8 @@
 #
 # Fair-comparison choices, stated so the figures can be judged:
 # - nginx: `worker_processes auto` (one per core) and Debian's stock `sendfile on;
-#   tcp_nopush on`; edgegate: tokio's multi-thread runtime, one worker per core.
+#   tcp_nopush on` (BENCH_NGINX_SENDFILE=off to change); edgegate: one connection worker
+#   per core.
 # - Both write one access-log line per request to a file.
 # - nginx's `keepalive_requests` is raised so it does not close wrk's connections every
 #   1000 requests (hyper never does); otherwise nginx would be measured reconnecting.
@@ -22,6 +23,9 @@ done
 nginx -V 2>&1 | grep -q -- '--with-http_secure_link_module' || die "this nginx has no secure_link module"
 
 duration=${BENCH_DURATION:-10s}
+# Debian's stock nginx.conf has `sendfile on`; on some VMs nginx is faster with it off for
+# large files (BENCH_NGINX_SENDFILE=off to compare against that).
+nginx_sendfile=${BENCH_NGINX_SENDFILE:-on}
 connections=${BENCH_CONNECTIONS:-32}
 
 cargo build --quiet --release -p edgegate
@@ -61,7 +65,7 @@ error_log $tmp/nginx/error.log warn;
 events { worker_connections 1024; }
 http {
   access_log $tmp/nginx/access.log;
-  sendfile on;
+  sendfile $nginx_sendfile;
   tcp_nopush on;
   keepalive_requests 1000000;
   default_type application/octet-stream;
@@ -176,7 +180,7 @@ PY
 }
 
 cores=$(nproc)
-echo "serve-vs-nginx: wrk -t2 -c$connections -d$duration per run, valid tokens, medians of alternating runs, $cores cores"
+echo "serve-vs-nginx: wrk -t2 -c$connections -d$duration per run, valid tokens, medians of alternating runs, $cores cores, nginx sendfile $nginx_sendfile"
 
 # 1. As specified: servers and wrk share every core (one server worker per core). The
 #    noisier setup, so more runs.
