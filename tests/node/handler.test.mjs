@@ -99,6 +99,20 @@ function checkCase(name, expected, { result, logs }, eventText) {
 const cases = fixtureCases(eventsDir);
 const misconfiguredCases = fixtureCases(join(eventsDir, 'misconfigured'));
 
+
+// Records the instances index.mjs creates (to reach the live one's exports); `restore`
+// puts the real constructor back.
+function captureInstances() {
+  const instances = [];
+  const RealInstance = WebAssembly.Instance;
+  WebAssembly.Instance = function (module, imports) {
+    const instance = new RealInstance(module, imports);
+    instances.push(instance);
+    return instance;
+  };
+  return { instances, restore: () => (WebAssembly.Instance = RealInstance) };
+}
+
 test('the fixture set is there', () => {
   assert.ok(cases.length >= 30, `only ${cases.length} fixture events`);
   assert.ok(misconfiguredCases.length >= 1, 'no misconfigured fixture');
@@ -181,13 +195,7 @@ test('a trap answers 500 internal (the Rust document), and the next request work
   const deny = cases.find((c) => c.expected.result.status === '403');
 
   // Capture the instances index.mjs creates, to inject a fault into the live one.
-  const instances = [];
-  const RealInstance = WebAssembly.Instance;
-  WebAssembly.Instance = function (module, imports) {
-    const instance = new RealInstance(module, imports);
-    instances.push(instance);
-    return instance;
-  };
+  const { instances, restore } = captureInstances();
   try {
     const { handler } = await loadHandler();
     checkCase(forward.name, forward.expected, await invoke(handler, structuredClone(forward.event), forward.expected.now), '');
@@ -206,24 +214,18 @@ test('a trap answers 500 internal (the Rust document), and the next request work
     }
     assert.equal(instances.length, 2, 'exactly one re-instantiation after the trap');
   } finally {
-    WebAssembly.Instance = RealInstance;
+    restore();
   }
 });
 
 test('a JavaScript exception answers 500 internal, never a forward', async (t) => {
   const internal = JSON.parse(rustInternalResponse());
-  const instances = [];
-  const RealInstance = WebAssembly.Instance;
-  WebAssembly.Instance = function (module, imports) {
-    const instance = new RealInstance(module, imports);
-    instances.push(instance);
-    return instance;
-  };
+  const { instances, restore } = captureInstances();
   let handler;
   try {
     ({ handler } = await loadHandler());
   } finally {
-    WebAssembly.Instance = RealInstance;
+    restore();
   }
   const forward = cases.find((c) => c.expected.log_reason === null && c.event.Records?.length);
   const broken = {

@@ -80,42 +80,24 @@ pub fn plan(config: &mut DistributionConfig, arn: &str, targets: &Targets) -> an
     )?);
 
     let behaviours = config.cache_behaviors.as_mut().and_then(|b| b.items.as_mut());
-    let mut behaviours: Vec<_> = behaviours.map(|b| b.iter_mut().collect()).unwrap_or_default();
-    match targets {
-        Targets::All => {
-            for b in behaviours {
-                let pattern = Some(b.path_pattern.clone());
-                plans.push(associate(
-                    &mut b.lambda_function_associations,
-                    b.function_associations.as_ref(),
-                    pattern,
-                    arn,
-                )?);
-            }
-        }
+    let behaviours: Vec<_> = behaviours.map(|b| b.iter_mut().collect()).unwrap_or_default();
+    // Distribution order, each behaviour once, whichever way it was named.
+    let selected: Vec<_> = match targets {
+        Targets::All => behaviours,
         Targets::Default { path_patterns } => {
-            let mut seen: Vec<&str> = Vec::new();
-            for pattern in path_patterns {
-                if seen.contains(&pattern.as_str()) {
-                    continue;
-                }
-                seen.push(pattern);
-                let Some(b) = behaviours.iter_mut().find(|b| &b.path_pattern == pattern) else {
-                    let known: Vec<&str> = behaviours.iter().map(|b| b.path_pattern.as_str()).collect();
-                    let known = if known.is_empty() { "none besides the default".to_owned() } else { known.join(", ") };
-                    bail!(
-                        "--path-pattern {pattern:?} matches no cache behaviour of this distribution (its path patterns: {known})"
-                    );
-                };
-                let pattern = Some(b.path_pattern.clone());
-                plans.push(associate(
-                    &mut b.lambda_function_associations,
-                    b.function_associations.as_ref(),
-                    pattern,
-                    arn,
-                )?);
+            if let Some(pattern) = path_patterns.iter().find(|p| !behaviours.iter().any(|b| &b.path_pattern == *p)) {
+                let known: Vec<&str> = behaviours.iter().map(|b| b.path_pattern.as_str()).collect();
+                let known = if known.is_empty() { "none besides the default".to_owned() } else { known.join(", ") };
+                bail!(
+                    "--path-pattern {pattern:?} matches no cache behaviour of this distribution (its path patterns: {known})"
+                );
             }
+            behaviours.into_iter().filter(|b| path_patterns.contains(&b.path_pattern)).collect()
         }
+    };
+    for b in selected {
+        let pattern = Some(b.path_pattern.clone());
+        plans.push(associate(&mut b.lambda_function_associations, b.function_associations.as_ref(), pattern, arn)?);
     }
     Ok(plans)
 }
