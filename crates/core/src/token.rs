@@ -3,7 +3,6 @@
 use core::fmt;
 use core::net::IpAddr;
 
-
 /// Field delimiter between `name=value` fields.
 pub const FIELD_DELIMITER: char = '~';
 /// Delimiter between several ACL patterns in one `acl` field.
@@ -125,7 +124,8 @@ fn parse_mac(value: &str) -> Result<[u8; 32], MalformedError> {
         // '0'..'9' → low nibble; 'a'..'f' / 'A'..'F' (bit 6 set) → low nibble + 9.
         let nibbles = (x & (LANES * 0x0F)) + ((x >> 6) & LANES) * 9;
         let pairs = ((nibbles & 0x00FF_00FF_00FF_00FF) << 4) | ((nibbles >> 8) & 0x00FF_00FF_00FF_00FF);
-        let packed = (pairs & 0xFF) | ((pairs >> 8) & 0xFF00) | ((pairs >> 16) & 0xFF_0000) | ((pairs >> 24) & 0xFF00_0000);
+        let packed =
+            (pairs & 0xFF) | ((pairs >> 8) & 0xFF00) | ((pairs >> 16) & 0xFF_0000) | ((pairs >> 24) & 0xFF00_0000);
         out.copy_from_slice(&(packed as u32).to_le_bytes());
     }
     if !valid {
