@@ -309,20 +309,12 @@ fn with_record(response: Response<ResponseBody>, record: AccessRecord) -> Respon
 /// token-looking first segment cut off, whether or not the gate took it for a token
 /// (`path_tokens` off, or `NAME%3D...` as pip re-quotes it): a log never holds a token.
 fn log_path(gate: &Gate, raw: &str) -> String {
-    let name = gate.token_name();
-    let is_token_segment = raw.strip_prefix('/').and_then(|s| s.strip_prefix(name)).is_some_and(|after| {
-        after.starts_with('=') || after.get(..3).is_some_and(|sep| sep.eq_ignore_ascii_case("%3D"))
-    });
-    if !is_token_segment {
-        return raw.to_string();
+    // The core decides what a token segment is (either spelling of '='), so the log and
+    // the gate cannot disagree about it.
+    match edgegate_core::locate::split_path_token(raw, gate.token_name()) {
+        Some((_, rest)) => format!("/{}=<redacted>{rest}", gate.token_name()),
+        None => raw.to_string(),
     }
-    let rest = raw[1..].find('/').map_or("/", |end| &raw[1 + end..]);
-    let mut out = String::with_capacity(rest.len() + name.len() + 8);
-    out.push('/');
-    out.push_str(name);
-    out.push_str("=<redacted>");
-    out.push_str(rest);
-    out
 }
 
 /// The HTTP form of a generated response (`edgegate_handler::response`), headers and body
