@@ -36,6 +36,18 @@ fn main() -> ExitCode {
         println!("cargo:rerun-if-changed={}", root.join(path).display());
     }
 
+    // `cargo check`, clippy and rust-analyzer need no module: with EDGEGATE_SKIP_WASM=1 an
+    // empty one is embedded, which index.mjs cannot load (every request then answers 500
+    // `internal`) and which `edgegate bundle` refuses to package.
+    println!("cargo:rerun-if-env-changed=EDGEGATE_SKIP_WASM");
+    if env::var_os("EDGEGATE_SKIP_WASM").is_some_and(|v| v == "1") {
+        println!("cargo:warning=EDGEGATE_SKIP_WASM=1: no wasm module embedded; `edgegate bundle` will refuse to run");
+        return match std::fs::write(out_dir.join("edgegate.wasm"), b"") {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => fail(&format!("cannot write the empty module: {error}")),
+        };
+    }
+
     let rustc = env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
     if !target_installed(&rustc) {
         return fail(&format!("the {TARGET} target is not installed; run: rustup target add {TARGET}"));

@@ -14,7 +14,9 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 # Debian packages: peers and real clients.
-debs=(nginx wrk curl dpkg-dev apt-utils hyperfine procps)
+# dnf..ruby: the real clients and repository tools of tests/e2e/35-clients.sh.
+debs=(nginx wrk curl dpkg-dev apt-utils hyperfine procps
+  dnf dnf-plugins-core createrepo-c rpm ruby python3-venv)
 missing=()
 for pkg in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -56,8 +58,10 @@ if [ "$(cat "$nstamp" 2>/dev/null)" != "$nwant" ]; then
 fi
 
 # cargo-lambda: the real Lambda Runtime API emulator for the native binary (~9 min once).
-if ! command -v cargo-lambda >/dev/null 2>&1; then
-  step "cargo install cargo-lambda --locked (one-time, several minutes)"
-  cargo install cargo-lambda --locked
+# Pinned: its `watch`/`invoke` interface is what tests/e2e/25-cargo-lambda.sh drives.
+cargo_lambda_version=1.9.2
+if [ "$(cargo-lambda --version 2>/dev/null | awk '{print $2}')" != "$cargo_lambda_version" ]; then
+  step "cargo install cargo-lambda@$cargo_lambda_version --locked (one-time, several minutes)"
+  cargo install cargo-lambda --version "$cargo_lambda_version" --locked
 fi
 step "ok"

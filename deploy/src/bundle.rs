@@ -4,7 +4,9 @@
 //! only on the binary and the configuration: same inputs, same bytes, same `CodeSha256`,
 //! which is what lets `publish` recognise unchanged code.
 
+use clap::Args;
 use std::io::{Cursor, Write as _};
+use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use base64::Engine as _;
@@ -14,8 +16,15 @@ use sha2::{Digest as _, Sha256};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, System, ZipWriter};
 
-use crate::cli::BundleArgs;
-use crate::output::{Output, Status, print_json};
+use crate::output::{Output, Status, outln, print_json};
+
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    #[arg(long)]
+    pub config: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+}
 
 /// `edgegate-handler` built for wasm32 with the `wasm` profile (see `build.rs`).
 pub const WASM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/edgegate.wasm"));
@@ -43,6 +52,11 @@ pub struct Bundle {
 /// The configuration is validated again here, so that an invalid one is an error now and
 /// never a function answering `misconfigured` to every request.
 pub fn build(config: &Config) -> anyhow::Result<Bundle> {
+    if WASM.is_empty() {
+        bail!(
+            "this edgegate was built with EDGEGATE_SKIP_WASM=1 and holds no wasm module; rebuild without it to bundle"
+        );
+    }
     Gate::new(config).context("invalid configuration")?;
     let mut json = serde_json::to_vec_pretty(config).context("serializing edgegate.json")?;
     json.push(b'\n');
@@ -102,8 +116,8 @@ pub fn run(args: &BundleArgs, out: Output) -> anyhow::Result<Status> {
     let path = args.out.display().to_string();
     match out {
         Output::Text => {
-            println!("{path}: {size} bytes");
-            println!("CodeSha256: {}", bundle.code_sha256);
+            outln!("{path}: {size} bytes")?;
+            outln!("CodeSha256: {}", bundle.code_sha256)?;
         }
         Output::Json => print_json(&Report { path: &path, size, code_sha256: &bundle.code_sha256 })?,
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context as _, bail};
 use edgegate_core::config::message_names_only_fields;
-use edgegate_core::{Config, Gate, Secret};
+use edgegate_core::{CacheConfig, Config, Gate, Secret};
 
 /// A configuration read from disk, with its secrets resolved and validated.
 #[derive(Debug)]
@@ -71,6 +71,16 @@ pub fn load(path: &Path) -> anyhow::Result<Loaded> {
     resolve_secrets(&mut config, |var| std::env::var(var).ok())?;
     let gate = Gate::new(&config).with_context(|| format!("{}: invalid configuration", path.display()))?;
     Ok(Loaded { config, gate })
+}
+
+/// Reads only the `[cache]` section of a configuration (SPEC §6, §9): `reindex` writes
+/// S3 metadata and needs no keys, so unresolved `secret_env` variables are no error here.
+pub fn load_cache(path: &Path) -> anyhow::Result<CacheConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read configuration {}", path.display()))?;
+    let config = parse(&text, path)?;
+    config.cache.check().with_context(|| format!("{}: invalid configuration", path.display()))?;
+    Ok(config.cache)
 }
 
 #[cfg(test)]

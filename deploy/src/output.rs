@@ -56,8 +56,37 @@ pub fn exit_code_for(error: &anyhow::Error) -> u8 {
     if error.chain().any(|e| e.downcast_ref::<AwsFailure>().is_some()) { 3 } else { 2 }
 }
 
+/// Writes to standard output and returns the error instead of panicking as `print!` does,
+/// so a closed pipe reaches `main` as an error it can recognise ([`is_broken_pipe`]).
+pub fn write_stdout(args: fmt::Arguments<'_>, newline: bool) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_fmt(args)?;
+    if newline {
+        stdout.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// True when the error is a write to a pipe whose reader has gone.
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// `println!` that returns `anyhow::Result<()>` (see [`write_stdout`]).
+macro_rules! outln {
+    () => { $crate::output::write_stdout(format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*), true) };
+}
+/// `print!` that returns `anyhow::Result<()>` (see [`write_stdout`]).
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::output::write_stdout(format_args!($($arg)*), false) };
+}
+pub(crate) use {out, outln};
+
 /// Prints a serializable value as pretty JSON on stdout.
 pub fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
-    Ok(())
+    outln!("{}", serde_json::to_string_pretty(value)?)
 }

@@ -3,7 +3,9 @@
 //! Nothing here prints a key or a token's `hmac` in an error: errors name the flag or the
 //! configuration field, and the core's error texts carry no values.
 
+use clap::{Args, ValueEnum};
 use std::net::IpAddr;
+use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
 use edgegate_core::path::{canonicalize, encode_forward, percent_decode};
@@ -11,8 +13,82 @@ use edgegate_core::token::ParsedToken;
 use edgegate_core::{Claims, Reason, Scope};
 use serde::Serialize;
 
-use crate::cli::{GenerateSecretArgs, Place, SignArgs, VerifyArgs, now_or_clock};
-use crate::output::{Output, Status, print_json};
+use crate::clock::now_or_clock;
+use crate::output::{Output, Status, out, outln, print_json};
+
+#[derive(Debug, Args)]
+pub struct GenerateSecretArgs {
+    /// Key id for the block (default: the current year and month, e.g. 2026-11).
+    #[arg(long)]
+    pub id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Place {
+    /// `?__token__=...`
+    Query,
+    /// `/__token__=.../path` (a signed base URL).
+    Path,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    #[arg(long)]
+    pub config: PathBuf,
+    /// ACL pattern (repeat for several; joined with `!`).
+    #[arg(long, conflicts_with = "url", required_unless_present = "url")]
+    pub acl: Vec<String>,
+    /// Path for a URL token (valid for exactly this path). Percent-encoding is allowed:
+    /// the token is signed over the canonical, decoded path (SPEC §3), as the gate checks it.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Lifetime in seconds from now.
+    #[arg(long, conflicts_with = "exp", required_unless_present = "exp")]
+    pub ttl: Option<u64>,
+    /// Absolute expiry, Unix seconds.
+    #[arg(long)]
+    pub exp: Option<u64>,
+    /// Not valid before, Unix seconds.
+    #[arg(long)]
+    pub st: Option<u64>,
+    /// Bind to this viewer IP.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Session id field.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Opaque data field.
+    #[arg(long)]
+    pub data: Option<String>,
+    /// Print a signed URL on this base instead of the bare token.
+    #[arg(long)]
+    pub base_url: Option<String>,
+    /// Where the token goes in the signed URL.
+    #[arg(long, value_enum, default_value_t = Place::Query, requires = "base_url")]
+    pub place: Place,
+    /// Current time, Unix seconds (default: the system clock); `--ttl` counts from it.
+    #[arg(long)]
+    pub now: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[arg(long)]
+    pub config: PathBuf,
+    /// Token as carried in a URL or cookie: percent-decoded once, as the gate does (raw
+    /// token text without `%` passes unchanged).
+    #[arg(long)]
+    pub token: String,
+    /// Request path (raw, percent-encoded as a client sends it).
+    #[arg(long)]
+    pub path: String,
+    /// Viewer IP.
+    #[arg(long)]
+    pub ip: Option<String>,
+    /// Current time, Unix seconds (default: the system clock).
+    #[arg(long)]
+    pub now: Option<u64>,
+}
 
 /// Bytes of a generated secret: the HMAC-SHA256 block-size sweet spot EdgeAuth tools use.
 const SECRET_BYTES: usize = 32;
@@ -58,7 +134,7 @@ pub fn generate_secret(args: &GenerateSecretArgs, out: Output) -> anyhow::Result
     let id = match &args.id {
         Some(id) if id.is_empty() => bail!("--id: empty"),
         Some(id) => id.clone(),
-        None => year_month(now_or_clock(None)),
+        None => year_month(now_or_clock(None)?),
     };
     let mut bytes = [0u8; SECRET_BYTES];
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("system random source failed: {e}"))?;
@@ -66,7 +142,7 @@ pub fn generate_secret(args: &GenerateSecretArgs, out: Output) -> anyhow::Result
     let block = KeyBlock { id: &id, secret: &secret };
     match out {
         // Serialised by the toml crate so that any id is quoted and escaped correctly.
-        Output::Text => print!("{}", toml::to_string(&KeysFile { keys: [block] })?),
+        Output::Text => out!("{}", toml::to_string(&KeysFile { keys: [block] })?)?,
         Output::Json => print_json(&block)?,
     }
     Ok(Status::Ok)
@@ -143,7 +219,7 @@ struct SignReport<'a> {
 pub fn sign(args: &SignArgs, out: Output) -> anyhow::Result<Status> {
     let loaded = crate::config::load(&args.config)?;
     let gate = &loaded.gate;
-    let now = now_or_clock(args.now);
+    let now = now_or_clock(args.now)?;
     let expires = match (args.exp, args.ttl) {
         (Some(exp), _) => exp,
         (None, Some(ttl)) => now.checked_add(ttl).context("--ttl: too large")?,
@@ -170,7 +246,7 @@ pub fn sign(args: &SignArgs, out: Output) -> anyhow::Result<Status> {
         eprintln!("edgegate: warning: the token expired before --now; it will be refused");
     }
     match out {
-        Output::Text => println!("{}", url.as_deref().unwrap_or(&token)),
+        Output::Text => outln!("{}", url.as_deref().unwrap_or(&token))?,
         Output::Json => {
             print_json(&SignReport { token: &token, url: url.as_deref(), expires, key_id: gate.signing_key_id() })?
         }
@@ -217,12 +293,12 @@ pub fn verify(args: &VerifyArgs, out: Output) -> anyhow::Result<Status> {
     if let Some(ip) = &args.ip {
         ip.parse::<IpAddr>().map_err(|_| anyhow::anyhow!("--ip: not an IP address"))?;
     }
-    let now = now_or_clock(args.now);
+    let now = now_or_clock(args.now)?;
     let result = check(args, &loaded.gate, now);
     match (&result, out) {
-        (Ok(_), Output::Text) => println!("ok"),
+        (Ok(_), Output::Text) => outln!("ok")?,
         (Err(denial), Output::Text) => {
-            println!("{}", denial.reason.code());
+            outln!("{}", denial.reason.code())?;
             if let Some(detail) = &denial.detail {
                 eprintln!("edgegate: {}: {detail}", denial.reason.code());
             }

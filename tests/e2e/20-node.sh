@@ -7,7 +7,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 
 # The debug binary `make e2e` builds; build it here when run on its own.
-bin="$root/target/debug/edgegate"
+bin="${CARGO_TARGET_DIR:-$root/target}/debug/edgegate"
 cargo build --quiet -p edgegate
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -39,6 +39,8 @@ root = Path.cwd()
 events = root / "fixtures/events"
 good_config = root / "fixtures/config/edgegate.json"
 broken_config = events / "misconfigured/edgegate.json"
+# options/: cases that need other configuration options, with the folder's own file.
+options_config = events / "options/edgegate.json"
 FUNCTION = "edgegate-lambda"
 # First invocation may compile the binary inside the emulator; later ones take milliseconds.
 READY_SECONDS, INVOKE_SECONDS = 600, 300
@@ -178,6 +180,12 @@ for path, expected in main_cases:
     by_now.setdefault(expected["now"], []).append((path, expected))
 for now, group in sorted(by_now.items()):
     run_group(f"now={now}", good_config, now, group)
+option_cases = cases(events / "options")
+if not option_cases:
+    sys.exit("cargo-lambda: no option fixtures")
+for now in sorted({expected["now"] for _, expected in option_cases}):
+    run_group(f"options now={now}", options_config, now,
+              [(p, e) for p, e in option_cases if e["now"] == now])
 run_group("broken config", broken_config, None, misconfigured_cases)
 run_group("missing config", root / "fixtures/events/misconfigured/does-not-exist.json", None, misconfigured_cases)
 

@@ -7,7 +7,7 @@ set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 
-edgegate="$root/target/debug/edgegate"
+edgegate="${CARGO_TARGET_DIR:-$root/target}/debug/edgegate"
 config="$root/fixtures/config/edgegate.toml"
 demo="$root/fixtures/demo-repo"
 pip="$root/.venv/bin/pip"

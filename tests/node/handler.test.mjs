@@ -1,6 +1,6 @@
 // The Lambda@Edge runtime: the bundle's index.mjs + edgegate.wasm in Node.js, over every
-// fixture in fixtures/events, plus the failure paths (misconfigured, trap, broken module)
-// and the bundle's determinism.
+// fixture in fixtures/events (viewer-request) and fixtures/events/origin-response, plus the
+// failure paths (misconfigured, trap, broken module) and the bundle's determinism.
 //
 // Driven by tests/e2e/20-node.sh, which builds and unzips the bundle:
 //   EDGEGATE_BUNDLE_DIR  the unzipped bundle (index.mjs, edgegate.wasm, edgegate.json)
@@ -98,6 +98,10 @@ function checkCase(name, expected, { result, logs }, eventText) {
 
 const cases = fixtureCases(eventsDir);
 const misconfiguredCases = fixtureCases(join(eventsDir, 'misconfigured'));
+const optionCases = fixtureCases(join(eventsDir, 'options'));
+const originCases = fixtureCases(join(eventsDir, 'origin-response'));
+// The origin's response as the event holds it (what a fault must return unchanged).
+const originalResponse = (event) => structuredClone(event.Records[0].cf.response);
 
 
 // Records the instances index.mjs creates (to reach the live one's exports); `restore`
@@ -116,6 +120,17 @@ function captureInstances() {
 test('the fixture set is there', () => {
   assert.ok(cases.length >= 30, `only ${cases.length} fixture events`);
   assert.ok(misconfiguredCases.length >= 1, 'no misconfigured fixture');
+  assert.ok(originCases.length >= 8, `only ${originCases.length} origin-response fixture events`);
+});
+
+test('every origin-response fixture gives the expected result and log line', async (t) => {
+  const { handler } = await loadHandler();
+  for (const { name, event, expected } of originCases) {
+    await t.test(name, async () => {
+      const outcome = await invoke(handler, structuredClone(event), expected.now);
+      checkCase(name, expected, outcome, JSON.stringify(event));
+    });
+  }
 });
 
 test('every fixture event gives the expected result and log line', async (t) => {
@@ -132,7 +147,7 @@ test('every fixture event gives the expected result and log line', async (t) => 
 
 test('every fixture, in one instance, in reverse order: no state leaks between requests', async () => {
   const { handler } = await loadHandler();
-  for (const { name, event, expected } of [...cases].reverse()) {
+  for (const { name, event, expected } of [...cases, ...originCases].reverse()) {
     const outcome = await invoke(handler, structuredClone(event), expected.now);
     checkCase(name, expected, outcome, JSON.stringify(event));
   }
@@ -144,6 +159,21 @@ test('misconfigured fixtures answer 500 misconfigured', async (t) => {
   assert.equal(loadErrors.length, 1, 'one cold-start error line');
   assert.match(loadErrors[0], /keys\[0\]\.secret/, 'the error names the field');
   for (const { name, event, expected } of misconfiguredCases) {
+    await t.test(name, async () => {
+      const outcome = await invoke(handler, structuredClone(event), expected.now);
+      checkCase(name, expected, outcome, JSON.stringify(event));
+    });
+  }
+});
+
+// options/: cases that need other configuration options (`encoded_slash = "reject"`,
+// `forward_query`), with their folder's own edgegate.json.
+test('option fixtures, with their own configuration', async (t) => {
+  assert.ok(optionCases.length >= 3, `only ${optionCases.length} option fixtures`);
+  const config = readFileSync(join(eventsDir, 'options', 'edgegate.json'));
+  const { handler, loadErrors } = await loadHandler({ config });
+  assert.deepStrictEqual(loadErrors, [], 'the options configuration loads silently');
+  for (const { name, event, expected } of optionCases) {
     await t.test(name, async () => {
       const outcome = await invoke(handler, structuredClone(event), expected.now);
       checkCase(name, expected, outcome, JSON.stringify(event));
@@ -170,6 +200,17 @@ test('an invalid configuration answers every request 500 misconfigured', async (
         assert.deepStrictEqual(result, want.result, `${name} under ${label}`);
         assert.equal(logs.length, 1, `${name}: one log line`);
         assert.equal(JSON.parse(logs[0]).reason, want.log_reason);
+      }
+      // An origin response passes unchanged: a file that exists is never made an error.
+      for (const { name, event, expected } of originCases) {
+        const want =
+          expected.log_reason === 'internal'
+            ? expected
+            : { result: originalResponse(event), log_reason: 'misconfigured' };
+        const { result, logs } = await invoke(handler, structuredClone(event), expected.now);
+        assert.deepStrictEqual(result, want.result, `${name} under ${label}`);
+        assert.equal(logs.length, 1, `${name}: one log line`);
+        assert.equal(JSON.parse(logs[0]).reason, want.log_reason, `${name} under ${label}`);
       }
     });
   }
@@ -213,9 +254,46 @@ test('a trap answers 500 internal (the Rust document), and the next request work
       checkCase(c.name, c.expected, await invoke(handler, structuredClone(c.event), c.expected.now), '');
     }
     assert.equal(instances.length, 2, 'exactly one re-instantiation after the trap');
+
+    // A trap while answering an origin response: the response as the origin sent it.
+    const origin = originCases.find((c) => c.name === 'package-deb');
+    instances[1].exports.edgegate_fault();
+    const kept = await invoke(handler, structuredClone(origin.event), origin.expected.now);
+    assert.deepStrictEqual(kept.result, originalResponse(origin.event), 'trap: the origin response unchanged');
+    assert.equal(kept.logs.length, 1);
+    assert.equal(JSON.parse(kept.logs[0]).reason, 'internal');
+    checkCase(origin.name, origin.expected, await invoke(handler, structuredClone(origin.event), origin.expected.now), '');
+    assert.equal(instances.length, 3, 'a fresh instance after the second trap');
   } finally {
     restore();
   }
+});
+
+test('an origin-response fault passes the response on unchanged, never an error', async (t) => {
+  const origin = originCases.find((c) => c.name === 'package-deb');
+  const { handler } = await loadHandler();
+  const broken = {
+    'status a number': (e) => (e.Records[0].cf.response.status = 200),
+    'status with a space': (e) => (e.Records[0].cf.response.status = ' 200'),
+    'response headers null': (e) => (e.Records[0].cf.response.headers = null),
+    'request uri missing': (e) => delete e.Records[0].cf.request.uri,
+    'request headers null': (e) => (e.Records[0].cf.request.headers = null),
+  };
+  for (const [label, edit] of Object.entries(broken)) {
+    await t.test(label, async () => {
+      const event = structuredClone(origin.event);
+      edit(event);
+      const want = originalResponse(event);
+      const { result, logs } = await invoke(handler, event, origin.expected.now);
+      assert.deepStrictEqual(result, want, label);
+      assert.equal(logs.length, 1);
+      assert.equal(JSON.parse(logs[0]).reason, 'internal');
+    });
+  }
+  // And an unloadable module: still the origin's answer, not a 500.
+  const { handler: noModule } = await loadHandler({ wasm: Buffer.from('not wasm') });
+  const { result } = await invoke(noModule, structuredClone(origin.event), origin.expected.now);
+  assert.deepStrictEqual(result, originalResponse(origin.event));
 });
 
 test('a JavaScript exception answers 500 internal, never a forward', async (t) => {

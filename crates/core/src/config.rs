@@ -76,9 +76,107 @@ pub struct Config {
     /// Forward `+` as `%2B` (S3 reads a bare `+` as a space).
     #[serde(default = "yes")]
     pub s3_plus_fix: bool,
+    /// What `%2F` in a path means (SPEC §3 step 1).
+    #[serde(default)]
+    pub encoded_slash: EncodedSlash,
+    /// Query parameters passed on to the origin; every other one is removed (SPEC §4).
+    #[serde(default)]
+    pub forward_query: Vec<String>,
+    /// Cache classes (SPEC §9).
+    #[serde(default)]
+    pub cache: CacheConfig,
     /// First key signs; every key verifies.
     #[serde(default)]
     pub keys: Vec<KeyConfig>,
+}
+
+/// What `%2F` in a path means (SPEC §3 step 1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EncodedSlash {
+    /// `%2F` is `/`, as S3 reads it (and as npm sends scoped names).
+    #[default]
+    Decode,
+    /// `%2F` is refused (`bad-path`), for origins that tell the two apart.
+    Reject,
+}
+
+/// `[cache]` (SPEC §6, §9): the `Cache-Control` of each class, and rules that override the
+/// built-in table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheConfig {
+    /// `Cache-Control` of package files.
+    #[serde(default = "default_package_cache")]
+    pub package: String,
+    /// `Cache-Control` of metadata (and of anything the table does not know).
+    #[serde(default = "default_metadata_cache")]
+    pub metadata: String,
+    /// Checked in order before the built-in table; the first match wins.
+    #[serde(default)]
+    pub rules: Vec<CacheRule>,
+}
+
+impl CacheConfig {
+    /// Checks the section on its own (`edgegate reindex` reads only `[cache]`).
+    pub fn check(&self) -> Result<(), ConfigError> {
+        for (field, value) in [("cache.package", &self.package), ("cache.metadata", &self.metadata)] {
+            // A header value: CloudFront and S3 refuse control characters, and an empty
+            // value would leave the object's caching to CloudFront's defaults.
+            if value.trim().is_empty() || value.bytes().any(|b| b < b' ' || b == 0x7F) {
+                return Err(ConfigError::new(field, "must be a non-empty Cache-Control value without control characters"));
+            }
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            if !rule.pattern.starts_with('/') {
+                return Err(ConfigError::new(format!("cache.rules[{i}].pattern"), "must start with '/'"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig { package: default_package_cache(), metadata: default_metadata_cache(), rules: Vec::new() }
+    }
+}
+
+/// One `[[cache.rules]]` entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CacheRule {
+    /// The ACL glob of SPEC §2 (`*`, `?`), over the canonical path.
+    pub pattern: String,
+    /// The class of every path the pattern matches.
+    pub class: CacheClass,
+}
+
+/// The two cache classes of SPEC §9.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheClass {
+    /// Content-identifying files, never rewritten under the same name: cached for long.
+    Package,
+    /// Everything else: never cached.
+    Metadata,
+}
+
+impl CacheClass {
+    /// Lower-case name, as in the configuration and reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CacheClass::Package => "package",
+            CacheClass::Metadata => "metadata",
+        }
+    }
+}
+
+fn default_package_cache() -> String {
+    "public, max-age=31536000, immutable".to_string()
+}
+fn default_metadata_cache() -> String {
+    "no-cache, no-store, max-age=0".to_string()
 }
 
 fn default_token_name() -> String {
@@ -105,6 +203,9 @@ impl Default for Config {
             path_tokens: true,
             cookie_tokens: true,
             s3_plus_fix: true,
+            encoded_slash: EncodedSlash::Decode,
+            forward_query: Vec::new(),
+            cache: CacheConfig::default(),
             keys: Vec::new(),
         }
     }
@@ -196,6 +297,15 @@ impl Config {
                 return Err(ConfigError::new(format!("methods[{i}]"), "must be an upper-case HTTP method"));
             }
         }
+        for (i, name) in self.forward_query.iter().enumerate() {
+            if name.is_empty() || name.bytes().any(|b| matches!(b, b'&' | b'=' | b'%' | b'#') || b <= b' ' || b >= 0x7F) {
+                return Err(ConfigError::new(format!("forward_query[{i}]"), "not a plain query parameter name"));
+            }
+            if *name == self.token_name {
+                return Err(ConfigError::new(format!("forward_query[{i}]"), "the token is never forwarded"));
+            }
+        }
+        self.cache.check()?;
         if self.keys.is_empty() {
             return Err(ConfigError::new("keys", "no key configured"));
         }

@@ -8,8 +8,8 @@ use core::net::IpAddr;
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::config::{Config, ConfigError, decode_secret};
-use crate::path::{PathError, canonicalize};
+use crate::config::{CacheConfig, Config, ConfigError, EncodedSlash, decode_secret};
+use crate::path::{PathError, canonicalize_with};
 use crate::reason::Reason;
 use crate::token::{ACL_DELIMITER, FIELD_DELIMITER, ParsedToken, acl_matches};
 
@@ -41,6 +41,9 @@ pub struct Gate {
     path_tokens: bool,
     cookie_tokens: bool,
     s3_plus_fix: bool,
+    encoded_slash: EncodedSlash,
+    forward_query: Vec<String>,
+    cache: CacheConfig,
     keys: Vec<Key>,
 }
 
@@ -141,6 +144,9 @@ impl Gate {
             path_tokens: config.path_tokens,
             cookie_tokens: config.cookie_tokens,
             s3_plus_fix: config.s3_plus_fix,
+            encoded_slash: config.encoded_slash,
+            forward_query: config.forward_query.clone(),
+            cache: config.cache.clone(),
             keys,
         })
     }
@@ -160,6 +166,18 @@ impl Gate {
     /// Whether `+` is forwarded as `%2B`.
     pub fn s3_plus_fix(&self) -> bool {
         self.s3_plus_fix
+    }
+    /// What `%2F` in a path means (SPEC §3 step 1).
+    pub fn encoded_slash(&self) -> EncodedSlash {
+        self.encoded_slash
+    }
+    /// Query parameters forwarded to the origin (SPEC §4); all others are removed.
+    pub fn forward_query(&self) -> &[String] {
+        &self.forward_query
+    }
+    /// Cache classes and their `Cache-Control` values (SPEC §9).
+    pub fn cache(&self) -> &CacheConfig {
+        &self.cache
     }
     /// Allowed methods, for the `allow` header of a 405.
     pub fn methods(&self) -> &[String] {
@@ -277,7 +295,7 @@ impl Gate {
                 }
                 None
             }
-            Scope::Url(path) => Some(canonicalize(path).map_err(SignError::BadPath)?),
+            Scope::Url(path) => Some(canonicalize_with(path, self.encoded_slash).map_err(SignError::BadPath)?),
         };
         for (name, value) in [("id", &claims.id), ("data", &claims.data)] {
             if let Some(value) = value {
@@ -302,8 +320,9 @@ impl Gate {
     }
 }
 
-/// IPv4-mapped IPv6 (`::ffff:192.0.2.1`) and IPv4 spell the same viewer.
-fn canonical_ip(ip: IpAddr) -> IpAddr {
+/// IPv4-mapped IPv6 (`::ffff:192.0.2.1`) and IPv4 spell the same viewer: CloudFront
+/// reports the IPv4 form, and a dual-stack socket (`edgegate serve`) the mapped one.
+pub fn canonical_ip(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
         v4 => v4,

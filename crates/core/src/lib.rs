@@ -5,13 +5,15 @@
 
 extern crate alloc;
 
+pub mod cache;
 pub mod config;
 mod gate;
 pub mod locate;
 pub mod path;
 mod reason;
+pub mod redact;
 pub mod token;
 
-pub use config::{Config, ConfigError, KeyConfig, Secret};
-pub use gate::{Claims, Gate, Scope, SignError, Verified};
+pub use config::{CacheClass, CacheConfig, CacheRule, Config, ConfigError, EncodedSlash, KeyConfig, Secret};
+pub use gate::{Claims, canonical_ip, Gate, Scope, SignError, Verified};
 pub use reason::Reason;

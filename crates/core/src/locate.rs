@@ -60,6 +60,8 @@ pub struct LocateOptions<'a> {
     pub path_tokens: bool,
     /// `cookie_tokens`.
     pub cookie_tokens: bool,
+    /// `forward_query`: the only query parameters passed on to the origin.
+    pub forward_query: &'a [String],
 }
 
 /// The request with the token taken out.
@@ -69,7 +71,9 @@ pub struct Located<'r> {
     pub token: Option<FoundToken>,
     /// Raw `uri` without the path-token segment (still percent-encoded).
     pub uri: &'r str,
-    /// New `querystring` when a token parameter was removed; `None`: forward it unchanged.
+    /// New `querystring` when any parameter was removed (the token, or one that
+    /// `forward_query` does not name); `None`: forward it unchanged (absent, empty, or
+    /// every parameter allowed). `Some("")` when nothing is left.
     pub querystring: Option<String>,
     /// New `cookie` header values when a token cookie was removed; `None`: unchanged.
     /// An empty vector means: drop the header.
@@ -97,26 +101,60 @@ pub fn split_path_token<'r>(uri: &'r str, token_name: &str) -> Option<(&'r str, 
     }
 }
 
-/// Removes every `NAME[=VALUE]` parameter from a raw query string, keeping the other
-/// parameters' order and bytes. Returns the first token value (raw) and the new string,
-/// or `None` when no parameter is named `NAME`.
-pub fn strip_query<'q>(querystring: &'q str, token_name: &str) -> Option<(&'q str, String)> {
-    let mut first = None;
+/// The name of a raw `name[=value]` query parameter, as sent (not percent-decoded).
+fn param_name(param: &str) -> &str {
+    param.split_once('=').map_or(param, |(name, _)| name)
+}
+
+/// The raw value of the first `NAME[=VALUE]` parameter (`""` when it has no value).
+fn query_token<'q>(querystring: &'q str, token_name: &str) -> Option<&'q str> {
+    querystring
+        .split('&')
+        .find(|param| param_name(param) == token_name)
+        .map(|param| param.split_once('=').map_or("", |(_, value)| value))
+}
+
+/// The parameters for which `keep` holds, in their order and with their bytes.
+fn kept_params(querystring: &str, keep: impl Fn(&str) -> bool) -> String {
     let mut kept = String::with_capacity(querystring.len());
-    let mut kept_any = false;
-    for param in querystring.split('&') {
-        let (name, value) = param.split_once('=').unwrap_or((param, ""));
-        if name == token_name {
-            first.get_or_insert(value);
-            continue;
-        }
-        if kept_any {
+    for (i, param) in querystring.split('&').filter(|param| keep(param_name(param))).enumerate() {
+        if i > 0 {
             kept.push('&');
         }
         kept.push_str(param);
-        kept_any = true;
     }
-    first.map(|value| (value, kept))
+    kept
+}
+
+/// Removes every `NAME[=VALUE]` parameter from a raw query string, keeping the other
+/// parameters' order and bytes. Returns the first token value (raw) and the new string,
+/// or `None` when no parameter is named `NAME`. This is the token's removal alone: what
+/// reaches the origin is [`forwarded_query`], which also drops what `forward_query` does
+/// not name.
+pub fn strip_query<'q>(querystring: &'q str, token_name: &str) -> Option<(&'q str, String)> {
+    let value = query_token(querystring, token_name)?;
+    Some((value, kept_params(querystring, |name| name != token_name)))
+}
+
+/// The query string to forward (SPEC §4): only parameters named in `allowed`, in their
+/// order and with their bytes; the token never, even if `allowed` named it. Names are
+/// compared as sent, not percent-decoded, so an encoded spelling of an allowed name is
+/// dropped (S3 would decode it: an allow-list must not widen by encoding). `None` when
+/// the query string is forwarded unchanged.
+///
+/// ```
+/// use edgegate_core::locate::forwarded_query;
+/// let allowed = ["x".to_string()];
+/// assert_eq!(forwarded_query("versionId=1&x=2&__token__=t", "__token__", &allowed).as_deref(), Some("x=2"));
+/// assert_eq!(forwarded_query("x=2", "__token__", &allowed), None);
+/// assert_eq!(forwarded_query("acl", "__token__", &[]).as_deref(), Some(""));
+/// ```
+pub fn forwarded_query(querystring: &str, token_name: &str, allowed: &[String]) -> Option<String> {
+    let keep = |name: &str| name != token_name && allowed.iter().any(|a| a == name);
+    if querystring.is_empty() || querystring.split('&').all(|param| keep(param_name(param))) {
+        return None;
+    }
+    Some(kept_params(querystring, keep))
 }
 
 /// Removes every `NAME=VALUE` cookie from `cookie` header values. Returns the first token
@@ -175,11 +213,11 @@ pub fn locate<'r>(
         forwarded_uri = rest;
     }
     let mut new_query = None;
-    if let Some(query) = querystring
-        && let Some((value, kept)) = strip_query(query, options.token_name)
-    {
-        found(TokenSource::Query, value);
-        new_query = Some(kept);
+    if let Some(query) = querystring {
+        if let Some(value) = query_token(query, options.token_name) {
+            found(TokenSource::Query, value);
+        }
+        new_query = forwarded_query(query, options.token_name, options.forward_query);
     }
     let mut new_cookies = None;
     if options.cookie_tokens

@@ -4,6 +4,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+use crate::config::EncodedSlash;
+
 /// Longest raw `uri` the gate accepts (SPEC §3 step 1).
 pub const MAX_PATH_BYTES: usize = 8192;
 
@@ -17,7 +19,7 @@ pub enum PathError {
     TooLong,
     /// `%` not followed by two hex digits.
     BadEscape,
-    /// `%2F`: an encoded slash would let a client address a key the ACL did not see.
+    /// `%2F` under `encoded_slash = "reject"`, for origins that tell it apart from `/`.
     EncodedSlash,
     /// NUL or another control character.
     ControlCharacter,
@@ -25,6 +27,8 @@ pub enum PathError {
     NotUtf8,
     /// A `..` segment.
     DotDot,
+    /// The bucket root `/`: S3 answers it with a listing of the bucket, not an object.
+    Root,
 }
 
 impl fmt::Display for PathError {
@@ -37,6 +41,7 @@ impl fmt::Display for PathError {
             PathError::ControlCharacter => "control character in path",
             PathError::NotUtf8 => "path is not valid UTF-8 after percent-decoding",
             PathError::DotDot => "'..' segment in path",
+            PathError::Root => "the bucket root names no object",
         })
     }
 }
@@ -69,40 +74,13 @@ pub(crate) fn hex_value(b: u8) -> Option<u8> {
 /// Percent-decodes `%XX` (either case); everything else, `+` included, stays as it is.
 /// Returns `None` for a `%` not followed by two hex digits.
 pub fn percent_decode(input: &str) -> Option<Vec<u8>> {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hi = bytes.get(i + 1).copied().and_then(hex_value)?;
-            let lo = bytes.get(i + 2).copied().and_then(hex_value)?;
-            out.push(hi << 4 | lo);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    Some(out)
+    decode(input, EncodedSlash::Decode).ok()
 }
 
-/// The canonical path of a raw, percent-encoded `uri` (SPEC §3 steps 1–3).
-///
-/// ```
-/// use edgegate_core::path::canonicalize;
-/// assert_eq!(canonicalize("/pool/libstdc%2B%2B6_1.0%7Erc1.deb").unwrap(), "/pool/libstdc++6_1.0~rc1.deb");
-/// assert_eq!(canonicalize("/a/./b//c").unwrap(), "/a/b//c");
-/// assert!(canonicalize("/a/%2e%2e/b").is_err());
-/// ```
-pub fn canonicalize(raw: &str) -> Result<String, PathError> {
-    if raw.len() > MAX_PATH_BYTES {
-        return Err(PathError::TooLong);
-    }
-    if !raw.starts_with('/') {
-        return Err(PathError::NotAbsolute);
-    }
-    let bytes = raw.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
+/// The one percent-decoder: tokens, paths and `serve`'s file names all decode alike.
+fn decode(input: &str, encoded_slash: EncodedSlash) -> Result<Vec<u8>, PathError> {
+    let bytes = input.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
@@ -112,17 +90,52 @@ pub fn canonicalize(raw: &str) -> Result<String, PathError> {
                 return Err(PathError::BadEscape);
             };
             let b = hi << 4 | lo;
-            if b == b'/' {
+            if b == b'/' && encoded_slash == EncodedSlash::Reject {
                 return Err(PathError::EncodedSlash);
             }
-            decoded.push(b);
+            out.push(b);
             i += 3;
         } else {
-            decoded.push(bytes[i]);
+            out.push(bytes[i]);
             i += 1;
         }
     }
-    let decoded = String::from_utf8(decoded).map_err(|_| PathError::NotUtf8)?;
+    Ok(out)
+}
+
+/// The canonical path of a raw, percent-encoded `uri` (SPEC §3 steps 1–3), with `%2F`
+/// decoded to `/` (the default `encoded_slash = "decode"`).
+///
+/// ```
+/// use edgegate_core::path::canonicalize;
+/// assert_eq!(canonicalize("/pool/libstdc%2B%2B6_1.0%7Erc1.deb").unwrap(), "/pool/libstdc++6_1.0~rc1.deb");
+/// assert_eq!(canonicalize("/a/./b//c").unwrap(), "/a/b//c");
+/// assert_eq!(canonicalize("/@scope%2fname").unwrap(), "/@scope/name");
+/// assert!(canonicalize("/a/%2e%2e/b").is_err());
+/// assert!(canonicalize("/a/..%2Fb").is_err());
+/// assert!(canonicalize("/").is_err());
+/// ```
+pub fn canonicalize(raw: &str) -> Result<String, PathError> {
+    canonicalize_with(raw, EncodedSlash::Decode)
+}
+
+/// [`canonicalize`] with the configured meaning of `%2F` (SPEC §3 step 1).
+///
+/// ```
+/// use edgegate_core::EncodedSlash;
+/// use edgegate_core::path::{PathError, canonicalize_with};
+/// assert_eq!(canonicalize_with("/@s%2Fn", EncodedSlash::Reject), Err(PathError::EncodedSlash));
+/// assert_eq!(canonicalize_with("/@s%2Fn", EncodedSlash::Decode).as_deref(), Ok("/@s/n"));
+/// ```
+pub fn canonicalize_with(raw: &str, encoded_slash: EncodedSlash) -> Result<String, PathError> {
+    if raw.len() > MAX_PATH_BYTES {
+        return Err(PathError::TooLong);
+    }
+    if !raw.starts_with('/') {
+        return Err(PathError::NotAbsolute);
+    }
+    // Decoded before the split, so `..%2F` is a `..` segment like `../`.
+    let decoded = String::from_utf8(decode(raw, encoded_slash)?).map_err(|_| PathError::NotUtf8)?;
     if decoded.chars().any(char::is_control) {
         return Err(PathError::ControlCharacter);
     }
@@ -142,8 +155,9 @@ pub fn canonicalize(raw: &str) -> Result<String, PathError> {
             }
         }
     }
-    if out.is_empty() {
-        out.push('/');
+    // Every path above pushed at least one '/', so "/" here is the root ("/", "/.", "/./.").
+    if out == "/" {
+        return Err(PathError::Root);
     }
     Ok(out)
 }

@@ -209,8 +209,20 @@ impl<'a> ParsedToken<'a> {
 }
 
 /// EdgeAuth ACL glob: `*` matches any run of characters (`/` included), `?` exactly one
-/// character, everything else itself. Linear-time two-pointer match, so a hostile
-/// pattern such as `*a*a*a*b` cannot make a request expensive.
+/// character, everything else itself.
+///
+/// The pattern is cut at each `*` into runs. The first run is anchored at the start of the
+/// path and the last at its end (a run has a fixed length in characters, so the end fixes
+/// where the last one starts); each middle run is found leftmost, left to right, after the
+/// previous one. Leftmost is always right: a later `*` can absorb whatever an earlier
+/// placement skips, so an earlier match never hides a solution. No backtracking.
+///
+/// Cost, for a path of `n` bytes and a pattern of `m` bytes: a run without `?` is found by
+/// `str::find` (Two-Way, linear in the bytes it scans), and the scans of successive runs do
+/// not overlap, so a pattern without `?` costs O(n + m). A run holding `?` is tried at each
+/// character position in turn, up to its own length per try: O(n · r) for the longest such
+/// run of `r` bytes, O(n · r + m) in all. Only a signed token's ACL reaches this function
+/// (after the HMAC check), so that case needs the signer's key.
 ///
 /// ```
 /// use edgegate_core::token::acl_matches;
@@ -219,54 +231,72 @@ impl<'a> ParsedToken<'a> {
 /// assert!(!acl_matches("/acme/main/*", "/acme/other/x"));
 /// ```
 pub fn acl_matches(pattern: &str, path: &str) -> bool {
-    // Bytes, not chars, so the hot path allocates nothing. Both sides are UTF-8, so a
-    // literal compares byte for byte; `?` and the `*` restart step by whole characters.
-    fn char_len(lead: u8) -> usize {
-        match lead {
-            0x00..=0x7F => 1,
-            0xC0..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            _ => 4,
-        }
-    }
-    let (pat, txt) = (pattern.as_bytes(), path.as_bytes());
     // Most ACLs are a literal prefix and a `*` ("/acme/main/*"): compare the literal part
     // as one slice and stop early when nothing but `*` remains.
-    let literal = pat.iter().position(|&b| b == b'*' || b == b'?').unwrap_or(pat.len());
-    if txt.len() < literal || pat[..literal] != txt[..literal] {
+    let literal = pattern.find(['*', '?']).unwrap_or(pattern.len());
+    let Some(rest) = path.strip_prefix(&pattern[..literal]) else {
+        return false;
+    };
+    let pattern = &pattern[literal..];
+    if pattern.bytes().all(|b| b == b'*') {
+        return rest.is_empty() || !pattern.is_empty();
+    }
+    match_runs(pattern, rest)
+}
+
+/// [`acl_matches`] after the literal prefix: `pattern` starts with `*` or `?`.
+fn match_runs(pattern: &str, path: &str) -> bool {
+    let Some((first, after_first)) = pattern.split_once('*') else {
+        // No `*` at all: one run that must cover the whole path.
+        return run_at(pattern, path, 0) == Some(path.len());
+    };
+    let (middle, last) = after_first.rsplit_once('*').unwrap_or(("", after_first));
+    let Some(mut cursor) = run_at(first, path, 0) else {
+        return false;
+    };
+    // `?` is one character of one to four bytes: walk back from the end by characters.
+    let last_chars = last.chars().count();
+    let last_start = match last_chars {
+        0 => path.len(),
+        n => match path.char_indices().rev().nth(n - 1) {
+            Some((start, _)) => start,
+            None => return false,
+        },
+    };
+    if last_start < cursor || run_at(last, path, last_start) != Some(path.len()) {
         return false;
     }
-    if pat[literal..].iter().all(|&b| b == b'*') {
-        return literal == txt.len() || literal < pat.len();
-    }
-    let (mut p, mut s) = (literal, literal);
-    let mut restart: Option<(usize, usize)> = None;
-    while s < txt.len() {
-        match pat.get(p) {
-            Some(b'*') => {
-                restart = Some((p + 1, s));
-                p += 1;
-            }
-            Some(b'?') => {
-                p += 1;
-                s += char_len(txt[s]);
-            }
-            Some(&c) if c == txt[s] => {
-                p += 1;
-                s += 1;
-            }
-            _ => match restart {
-                Some((after_star, star_s)) => {
-                    let next = star_s + char_len(txt[star_s]);
-                    restart = Some((after_star, next));
-                    p = after_star;
-                    s = next;
-                }
-                None => return false,
-            },
+    // Middle runs must fit between the first and the last, without overlapping either.
+    let window = &path[..last_start];
+    for run in middle.split('*').filter(|run| !run.is_empty()) {
+        match find_run(run, window, cursor) {
+            Some(end) => cursor = end,
+            None => return false,
         }
     }
-    pat[p..].iter().all(|&c| c == b'*')
+    true
+}
+
+/// Matches one `*`-free run at byte `at` of `text`; returns where the match ends.
+fn run_at(run: &str, text: &str, at: usize) -> Option<usize> {
+    let mut pieces = run.split('?');
+    let mut rest = text.get(at..)?.strip_prefix(pieces.next().unwrap_or(""))?;
+    for piece in pieces {
+        // One `?`: exactly one character, whatever its width.
+        let mut chars = rest.chars();
+        chars.next()?;
+        rest = chars.as_str().strip_prefix(piece)?;
+    }
+    Some(text.len() - rest.len())
+}
+
+/// The end of the leftmost match of a `*`-free run in `text` at or after byte `from`.
+fn find_run(run: &str, text: &str, from: usize) -> Option<usize> {
+    let haystack = text.get(from..)?;
+    if !run.contains('?') {
+        return haystack.find(run).map(|start| from + start + run.len());
+    }
+    haystack.char_indices().find_map(|(offset, _)| run_at(run, text, from + offset))
 }
 
 #[cfg(test)]

@@ -1,17 +1,30 @@
 //! SPEC §3 and §4 as tables: every row is one case, with what the SPEC says must happen.
 
-use edgegate_core::locate::{LocateOptions, TokenSource, locate, strip_cookies, strip_query};
-use edgegate_core::path::{PathError, canonicalize, encode_forward};
+use edgegate_core::EncodedSlash;
+use edgegate_core::locate::{LocateOptions, TokenSource, forwarded_query, locate, strip_cookies, strip_query};
+use edgegate_core::path::{PathError, canonicalize, canonicalize_with, encode_forward};
 
 /// (raw uri, expected canonical path or error, expected forwarded uri with s3_plus_fix).
 type PathCase = (&'static str, Result<&'static str, PathError>, Option<&'static str>);
 
 const PATHS: &[PathCase] = &[
-    ("/", Ok("/"), Some("/")),
+    // The bucket root names no object (S3 lists the bucket): refused in every spelling.
+    ("/", Err(PathError::Root), None),
+    ("/.", Err(PathError::Root), None),
+    ("/./.", Err(PathError::Root), None),
+    ("/%2e", Err(PathError::Root), None),
     ("/pool/main/a_1.0_amd64.deb", Ok("/pool/main/a_1.0_amd64.deb"), Some("/pool/main/a_1.0_amd64.deb")),
-    // Encoded slash: would address a key the ACL never saw.
-    ("/a%2Fb", Err(PathError::EncodedSlash), None),
-    ("/a%2fb", Err(PathError::EncodedSlash), None),
+    // Encoded slash: decoded like any other escape, before the split (SPEC §3 step 1), as
+    // S3 reads it; npm asks for scoped packages as `/@scope%2fname`.
+    ("/a%2Fb", Ok("/a/b"), Some("/a/b")),
+    ("/a%2fb", Ok("/a/b"), Some("/a/b")),
+    ("/@acme%2fleft-pad/-/left-pad-1.0.0.tgz", Ok("/@acme/left-pad/-/left-pad-1.0.0.tgz"), Some("/@acme/left-pad/-/left-pad-1.0.0.tgz")),
+    ("/a/..%2Fb", Err(PathError::DotDot), None),
+    ("/a/%2E%2E%2Fb", Err(PathError::DotDot), None),
+    ("/a%2F..%2Fb", Err(PathError::DotDot), None),
+    ("/a%2F.%2Fb", Ok("/a/b"), Some("/a/b")),
+    ("/%2F", Ok("//"), Some("//")),
+    ("%2Fa", Err(PathError::NotAbsolute), None),
     // NUL and other control characters.
     ("/a%00b", Err(PathError::ControlCharacter), None),
     ("/a%0Ab", Err(PathError::ControlCharacter), None),
@@ -27,7 +40,7 @@ const PATHS: &[PathCase] = &[
     ("/a/..", Err(PathError::DotDot), None),
     ("/a/./b", Ok("/a/b"), Some("/a/b")),
     ("/./a", Ok("/a"), Some("/a")),
-    ("/./", Ok("/"), Some("/")),
+    ("/./", Err(PathError::Root), None),
     ("/a/.", Ok("/a/"), Some("/a/")),
     ("/a/%2e/b", Ok("/a/b"), Some("/a/b")),
     // '...' and '.x' are ordinary names.
@@ -47,7 +60,6 @@ const PATHS: &[PathCase] = &[
     // Not absolute.
     ("a/b", Err(PathError::NotAbsolute), None),
     ("", Err(PathError::NotAbsolute), None),
-    ("%2Fa", Err(PathError::NotAbsolute), None),
     // Hex in either case decodes the same.
     ("/caf%c3%a9", Ok("/café"), Some("/caf%C3%A9")),
     ("/caf%C3%A9", Ok("/café"), Some("/caf%C3%A9")),
@@ -92,6 +104,30 @@ fn canonical_path_table() {
     }
 }
 
+/// `encoded_slash = "reject"` (SPEC §3 step 1): the old rule, for origins that tell `%2F`
+/// from `/`. Everything else is as in the decode table.
+const REJECT: &[(&str, Result<&str, PathError>)] = &[
+    ("/a%2Fb", Err(PathError::EncodedSlash)),
+    ("/a%2fb", Err(PathError::EncodedSlash)),
+    ("/@acme%2fleft-pad", Err(PathError::EncodedSlash)),
+    ("/a/..%2Fb", Err(PathError::EncodedSlash)),
+    ("/a/b", Ok("/a/b")),
+    ("/a%252Fb", Ok("/a%2Fb")),
+    ("/", Err(PathError::Root)),
+    ("/a/../b", Err(PathError::DotDot)),
+];
+
+#[test]
+fn encoded_slash_reject_table() {
+    for (raw, expected) in REJECT {
+        assert_eq!(canonicalize_with(raw, EncodedSlash::Reject).as_deref(), expected.as_ref().map(|s| *s), "{raw:?}");
+    }
+    // Every path of the decode table without a `%2F` means the same in both modes.
+    for (raw, expected, _) in PATHS.iter().filter(|(raw, _, _)| !raw.to_ascii_lowercase().contains("%2f")) {
+        assert_eq!(canonicalize_with(raw, EncodedSlash::Reject).as_deref(), expected.as_ref().map(|s| *s), "{raw:?}");
+    }
+}
+
 #[test]
 fn too_long_paths_are_refused() {
     let ok = format!("/{}", "a".repeat(8191));
@@ -108,7 +144,7 @@ fn plus_fix_off_keeps_plus() {
 const NAME: &str = "__token__";
 
 fn options() -> LocateOptions<'static> {
-    LocateOptions { token_name: NAME, path_tokens: true, cookie_tokens: true }
+    LocateOptions { token_name: NAME, path_tokens: true, cookie_tokens: true, forward_query: &[] }
 }
 
 #[test]
@@ -176,6 +212,30 @@ fn query_token_table() {
     }
 }
 
+/// (query string, `forward_query`, forwarded query string; `None`: unchanged). SPEC §4: S3
+/// reads several parameters as instructions, so only named ones pass.
+const FORWARDED: &[(&str, &[&str], Option<&str>)] = &[
+    ("versionId=1&response-content-type=x", &[], Some("")),
+    ("acl", &[], Some("")),
+    ("torrent&partNumber=1", &["partNumber"], Some("partNumber=1")),
+    ("a=1&b=2&a=3", &["a"], Some("a=1&a=3")),
+    ("b=%2B+&a=%zz", &["a", "b"], None),
+    ("a=1&__token__=t", &["a"], Some("a=1")),
+    // Names are compared as sent: an encoded spelling of an allowed name is not it.
+    ("version%49d=1", &["versionId"], Some("")),
+    ("VERSIONID=1", &["versionId"], Some("")),
+    ("a=1&&a=2", &["a"], Some("a=1&a=2")),
+    ("", &[], None),
+];
+
+#[test]
+fn forwarded_query_table() {
+    for (query, allowed, expected) in FORWARDED {
+        let allowed: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+        assert_eq!(forwarded_query(query, NAME, &allowed).as_deref(), *expected, "{query:?} with {allowed:?}");
+    }
+}
+
 #[test]
 fn query_token_value_is_percent_decoded_and_plus_stays_plus() {
     let located = locate("/a", Some("__token__=exp%3D1%7Eacl%3D%2Fa+b%7Ehmac%3D00"), &[], options());
@@ -215,7 +275,11 @@ fn search_order_is_path_then_query_then_cookie_and_all_are_stripped() {
     let located = locate("/__token__=P/x", Some("__token__=Q&a=1"), &["__token__=C; s=1"], options());
     let token = located.token.expect("found");
     assert_eq!((token.source, token.text.as_deref()), (TokenSource::Path, Ok("P")));
-    assert_eq!(located.querystring.as_deref(), Some("a=1"));
+    // SPEC §4: only `forward_query` parameters reach the origin (none by default).
+    assert_eq!(located.querystring.as_deref(), Some(""));
+    let allowed = ["a".to_string()];
+    let kept = locate("/__token__=P/x", Some("__token__=Q&a=1"), &[], LocateOptions { forward_query: &allowed, ..options() });
+    assert_eq!(kept.querystring.as_deref(), Some("a=1"));
     assert_eq!(located.cookies, Some(vec!["s=1".to_string()]));
 
     let located = locate("/x", Some("__token__=Q"), &["__token__=C"], options());
@@ -223,7 +287,12 @@ fn search_order_is_path_then_query_then_cookie_and_all_are_stripped() {
 
     let located = locate("/x", Some("a=1"), &["__token__=C"], options());
     assert_eq!(located.token.map(|t| t.source), Some(TokenSource::Cookie));
-    assert_eq!(located.querystring, None, "query without a token is forwarded untouched");
+    assert_eq!(located.querystring.as_deref(), Some(""), "parameters not in forward_query are dropped");
+    let allowed = ["a".to_string()];
+    let located = locate("/x", Some("a=1"), &[], LocateOptions { forward_query: &allowed, ..options() });
+    assert_eq!(located.querystring, None, "a query of allowed parameters is forwarded untouched");
+    assert_eq!(locate("/x", Some(""), &[], options()).querystring, None);
+    assert_eq!(locate("/x", None, &[], options()).querystring, None);
 
     let off = locate("/x", None, &["__token__=C"], LocateOptions { cookie_tokens: false, ..options() });
     assert!(off.token.is_none());

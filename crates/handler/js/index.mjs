@@ -1,9 +1,11 @@
-// edgegate: the Lambda@Edge viewer-request handler.
+// edgegate: the Lambda@Edge viewer-request and origin-response handler.
 //
-// Every decision is made by the Rust `decide` compiled to `edgegate.wasm`; this module only
+// Every decision is made by the Rust code compiled to `edgegate.wasm`; this module only
 // moves the request's strings into the WebAssembly memory and the answer back into the
-// event (ABI: crates/handler/src/wasm.rs). It fails closed: any exception or trap answers
-// 500 `internal`, never a forward.
+// event (ABI: crates/handler/src/wasm.rs). A viewer request fails closed: any exception or
+// trap answers 500 `internal`, never a forward. An origin response (`cf.config.eventType`
+// `origin-response`) gets its `cache-control` from the object's cache class; any exception
+// or trap returns the origin's response unchanged, never an error for a file that exists.
 import { readFileSync } from 'node:fs';
 
 // `response(Reason::Internal, None)` as the Rust side serializes it. Kept here because it is
@@ -17,6 +19,11 @@ const DENY = 1;
 const URI = 2;
 const QUERY = 4;
 const COOKIES = 8;
+const SET = 16;
+const KEEP = 32;
+const ORIGIN_RESPONSE = 'origin-response';
+// `response.status` as CloudFront writes it; the Rust side reads the same set.
+const STATUS = /^[1-9][0-9]{2}$/;
 const FIXED_WORDS = 7;
 // First input region: larger than any request CloudFront delivers, so it is never regrown.
 const MIN_INPUT = 16384;
@@ -103,12 +110,11 @@ function cookieNames(headers) {
   return names;
 }
 
-function decide(event, now) {
-  if (gate === null) gate = instantiate();
-  const g = gate;
-  const cf = event.Records[0].cf;
-  const request = cf.request;
-  const config = cf.config === undefined ? {} : cf.config;
+// Writes what the Rust side reads of a request into the input region (layout in wasm.rs)
+// and returns what a forward edits: the headers, the cookie header names (null: none) and
+// the querystring. `withCookies` false writes no cookie values (an origin response's class
+// does not depend on them).
+function writeInput(g, request, config, withCookies) {
   const method = field(request, 'method');
   const uri = field(request, 'uri');
   const query = request.querystring;
@@ -123,7 +129,7 @@ function decide(event, now) {
   if (headers === null || typeof headers !== 'object') throw new TypeError('event field headers is not an object');
   const names = cookieNames(headers);
   const cookies = [];
-  if (names !== null) {
+  if (names !== null && withCookies) {
     for (const name of names) {
       const entries = headers[name];
       if (!Array.isArray(entries)) throw new TypeError('event header is not a list');
@@ -177,6 +183,16 @@ function decide(event, now) {
     u32[words + FIXED_WORDS + i] = len;
     at += len;
   }
+  return { headers, names, query };
+}
+
+function decide(event, now) {
+  if (gate === null) gate = instantiate();
+  const g = gate;
+  const cf = event.Records[0].cf;
+  const request = cf.request;
+  const config = cf.config === undefined ? {} : cf.config;
+  const { headers, names, query } = writeInput(g, request, config, true);
 
   g.busy = true;
   const flags = g.exports.edgegate_decide(now) >>> 0;
@@ -215,6 +231,52 @@ function decide(event, now) {
   return request;
 }
 
+// The origin's answer with `cache-control` set from the object's cache class (SPEC §9). The
+// response is changed only after the module has answered, so a fault anywhere before
+// leaves it exactly as the origin sent it.
+function originResponse(event) {
+  if (gate === null) gate = instantiate();
+  const g = gate;
+  const cf = event.Records[0].cf;
+  const response = cf.response;
+  if (response === null || typeof response !== 'object') throw new TypeError('event field response is not an object');
+  const status = field(response, 'status');
+  if (!STATUS.test(status)) throw new TypeError('response status is not an HTTP status');
+  const headers = response.headers === undefined ? {} : response.headers;
+  if (headers === null || typeof headers !== 'object') throw new TypeError('event field headers is not an object');
+  const config = cf.config === undefined ? {} : cf.config;
+  writeInput(g, cf.request, config, false);
+
+  g.busy = true;
+  const flags = g.exports.edgegate_origin_response(Number(status)) >>> 0;
+  g.busy = false;
+  refresh(g);
+  const out = g.output;
+  const o32 = g.u32;
+  if (flags === KEEP) {
+    console.log(g.buf.toString('utf8', o32[out + 2], o32[out + 2] + o32[out + 3]));
+    return response;
+  }
+  if (flags !== SET) throw new Error('edgegate_origin_response refused its input');
+  const value = g.buf.toString('utf8', o32[out], o32[out] + o32[out + 1]);
+  // As `set_cache_control`: every spelling of the name goes, one lower-case entry stays.
+  for (const name of Object.keys(headers)) {
+    if (name.length === 13 && name.toLowerCase() === 'cache-control') delete headers[name];
+  }
+  headers['cache-control'] = [{ key: 'Cache-Control', value }];
+  if (response.headers === undefined) response.headers = headers;
+  return response;
+}
+
+// True for an origin-response event; never throws (it is asked again after a fault).
+function isOriginResponse(event) {
+  try {
+    return event.Records[0].cf.config.eventType === ORIGIN_RESPONSE;
+  } catch {
+    return false;
+  }
+}
+
 // One JSON log line for a fault, in the shape of the Rust log line (SPEC §5); the error's
 // class only, never request data beyond what that line carries.
 function logInternal(event, error) {
@@ -251,8 +313,10 @@ if (wasmModule !== null) {
 }
 
 export const handler = async (event) => {
+  const origin = isOriginResponse(event);
   try {
     if (wasmModule === null) throw new Error('edgegate.wasm not loaded');
+    if (origin) return originResponse(event);
     return decide(event, Math.floor(Date.now() / 1000));
   } catch (error) {
     // A fault inside the module (trap, stack overflow): never reuse that instance. The
@@ -260,6 +324,12 @@ export const handler = async (event) => {
     // before the call leaves the instance as it was.
     if (gate !== null && gate.busy) gate = null;
     logInternal(event, error);
+    // The origin's answer as it came (the Rust `fault`); without one, nothing but an
+    // error can be returned.
+    if (origin) {
+      const response = event.Records[0].cf.response;
+      if (response !== undefined && response !== null) return response;
+    }
     return JSON.parse(INTERNAL);
   }
 };

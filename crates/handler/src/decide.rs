@@ -1,17 +1,19 @@
-//! The one decision function (SPEC §5) and the generated responses. Every runtime (WASM in
-//! Node.js, native `lambda_runtime`, `edgegate handle`, `edgegate serve`) calls [`decide`].
+//! The one decision function (SPEC §5) and its log line. Every runtime (WASM in Node.js,
+//! native `lambda_runtime`, `edgegate handle`, `edgegate serve`) calls [`decide`]; what a
+//! denial answers is a [`Generated`] value (`generated.rs`).
 
+use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use alloc::{format, vec};
 
 use edgegate_core::locate::{LocateOptions, locate};
-use edgegate_core::path::{canonicalize, encode_forward};
+use edgegate_core::path::{canonicalize_with, encode_forward};
+use edgegate_core::redact::redact;
 use edgegate_core::token::ParsedToken;
 use edgegate_core::{Gate, Reason};
 use serde::Serialize;
 
-use crate::event::{CfResponse, Header, Headers};
+use crate::generated::Generated;
 
 /// The parts of a viewer request the decision reads, borrowed from whatever the runtime
 /// holds (a parsed event, a WASM input buffer, an HTTP request).
@@ -38,7 +40,8 @@ pub struct RequestView<'a> {
 pub struct Forward {
     /// New `uri`: the canonical path re-encoded (SPEC §3 step 4), token segment removed.
     pub uri: String,
-    /// New `querystring` when the token parameter was removed.
+    /// New `querystring` when a parameter was removed (the token, or one `forward_query`
+    /// does not name; SPEC §4); `Some("")` when none is left. `None`: forward it unchanged.
     pub querystring: Option<String>,
     /// New `cookie` header values when the token cookie was removed; empty: drop the header.
     pub cookies: Option<Vec<String>>,
@@ -49,6 +52,8 @@ pub struct Forward {
 pub struct Deny {
     /// Why.
     pub reason: Reason,
+    /// What to answer, as typed values; each runtime renders its own wire form.
+    pub response: Generated,
     /// The one JSON log line for this decision (SPEC §5). Never holds a key or token.
     pub log: String,
 }
@@ -96,12 +101,18 @@ pub fn decide(gate: &Gate, request: &RequestView<'_>, now: u64) -> Outcome {
         token_name: gate.token_name(),
         path_tokens: gate.path_tokens(),
         cookie_tokens: gate.cookie_tokens(),
+        forward_query: gate.forward_query(),
     };
     let located = locate(request.uri, request.querystring, request.cookies, options);
-    let canonical = canonicalize(located.uri);
+    let canonical = canonicalize_with(located.uri, gate.encoded_slash());
     let deny = |reason: Reason, token_id: Option<&str>| {
-        let path = canonical.as_deref().unwrap_or(located.uri);
-        Outcome::Deny(Deny { reason, log: log_line(reason, request, path, token_id) })
+        // Redacted in whichever form is logged (SPEC §5): the raw path may hold a token the
+        // gate did not take, and decoding can split an encoded one over several segments.
+        let name = Some(gate.token_name());
+        let path = redact(canonical.as_deref().unwrap_or(located.uri), name);
+        let token_id = token_id.map(|id| redact(id, name));
+        let response = Generated::for_reason(reason, Some(gate.methods()));
+        Outcome::Deny(Deny { reason, response, log: log_line(reason, request, &path, token_id.as_deref()) })
     };
 
     if !gate.allows_method(request.method) {
@@ -128,25 +139,4 @@ pub fn decide(gate: &Gate, request: &RequestView<'_>, now: u64) -> Outcome {
         querystring: located.querystring,
         cookies: located.cookies,
     })
-}
-
-/// The generated response for a denial (SPEC §5): status, one-line body, `no-store`,
-/// `x-edgegate-reason`, and `allow` on a 405. `allowed_methods` is `None` when no valid
-/// configuration exists (then no `allow` header can be honest).
-pub fn response(reason: Reason, allowed_methods: Option<&[String]>) -> CfResponse {
-    let mut headers = Headers::new();
-    headers.insert("cache-control".into(), vec![Header::new("Cache-Control", "no-store")]);
-    headers.insert("content-type".into(), vec![Header::new("Content-Type", "text/plain; charset=utf-8")]);
-    headers.insert("x-edgegate-reason".into(), vec![Header::new("X-Edgegate-Reason", reason.code())]);
-    if reason == Reason::Method
-        && let Some(methods) = allowed_methods
-    {
-        headers.insert("allow".into(), vec![Header::new("Allow", methods.join(", "))]);
-    }
-    CfResponse {
-        status: format!("{}", reason.status()),
-        status_description: reason.status_text().into(),
-        headers,
-        body: format!("{} {}: {}", reason.status(), reason.status_text(), reason.describe()),
-    }
 }

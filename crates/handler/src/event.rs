@@ -1,7 +1,7 @@
-//! CloudFront Lambda@Edge viewer-request event and result types (our own: the
-//! `aws_lambda_events` crate has none). Modelled on the AWS page "Lambda@Edge event
-//! structure": `Records[0].cf.{config, request}`; headers are
-//! `lowercase-name -> [{key, value}]`.
+//! CloudFront Lambda@Edge viewer-request and origin-response event and result types (our
+//! own: the `aws_lambda_events` crate has none). Modelled on the AWS page "Lambda@Edge
+//! event structure": `Records[0].cf.{config, request}`, plus `cf.response` in an
+//! origin-response event; headers are `lowercase-name -> [{key, value}]`.
 //!
 //! Fields we do not interpret are kept (`extra`) and returned untouched: CloudFront
 //! rejects a result that drops or changes read-only parts of the request.
@@ -54,8 +54,11 @@ pub struct CfRecord {
     /// Distribution and request identity.
     #[serde(default)]
     pub config: CfConfig,
-    /// The viewer's request.
+    /// The viewer's request; in an origin-response event, the request as forwarded.
     pub request: CfRequest,
+    /// The origin's answer (origin-response events only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<CfOriginResponse>,
 }
 
 /// `cf.config`.
@@ -68,7 +71,7 @@ pub struct CfConfig {
     /// e.g. `EDFDVBD6EXAMPLE`.
     #[serde(default)]
     pub distribution_id: String,
-    /// `viewer-request`.
+    /// `viewer-request` or `origin-response` (see [`ORIGIN_RESPONSE`]).
     #[serde(default)]
     pub event_type: String,
     /// CloudFront's request id, for correlating logs.
@@ -115,14 +118,44 @@ pub struct CfResponse {
     pub body: String,
 }
 
-/// What the handler returns: the (modified) request to forward, or a response.
+/// `cf.config.eventType` of the origin-response trigger; every other value is handled as a
+/// viewer request (the gate), so that no event can skip the gate by its shape.
+pub const ORIGIN_RESPONSE: &str = "origin-response";
+
+/// `cf.response` of an origin-response event: the origin's answer, which the function
+/// returns with its `cache-control` set (SPEC §9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CfOriginResponse {
+    /// Status code as a string (`"200"`), as CloudFront sends it.
+    pub status: String,
+    /// Reason phrase; absent in some hand-made test events, and then not added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_description: Option<String>,
+    /// Response headers (absent only in hand-made events, and then kept absent unless a
+    /// `cache-control` is set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headers: Option<Headers>,
+    /// Anything else CloudFront adds: returned untouched.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// What the handler returns: the (modified) request to forward, a generated response, or
+/// the origin's response.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum HandlerResult {
-    /// A generated response (tried first: only responses have `status`).
+    /// A generated response (tried first: only it has both `status` and `body`).
     Respond(CfResponse),
+    /// The origin's response, `cache-control` set (origin-response events).
+    OriginResponse(CfOriginResponse),
     /// Forward this request to the origin.
     Forward(CfRequest),
+    /// The origin's response exactly as the event held it, when the event could not be
+    /// read: an origin-response fault never turns a file that exists into an error. Last,
+    /// because any JSON value reads as one.
+    Unchanged(Value),
 }
 
 impl CfRequest {

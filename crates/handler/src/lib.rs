@@ -6,12 +6,21 @@ extern crate alloc;
 #[cfg(not(target_arch = "wasm32"))]
 extern crate std;
 
-mod apply;
 mod decide;
 pub mod event;
+mod event_handling;
+mod generated;
+mod load;
+mod origin_response;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use apply::{Handled, gate_from_json, handle_event, handle_event_json, internal};
-pub use decide::{Deny, Forward, Outcome, RequestView, decide, log_line, response};
+pub use decide::{Deny, Forward, Outcome, RequestView, decide, log_line};
 pub use edgegate_core::{Gate, Reason};
+pub use event_handling::{
+    GateState, Handled, apply_forward, fault, fault_keeping, handle_event, handle_event_json, handle_event_value, internal,
+    origin_response_of,
+};
+pub use generated::{Generated, response};
+pub use load::{JsonProblem, LoadError, gate_from_json, gate_from_json_bytes};
+pub use origin_response::{CacheHeader, origin_cache_control, parse_status, set_cache_control};

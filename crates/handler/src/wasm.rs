@@ -1,4 +1,6 @@
-//! Lambda@Edge entry points: raw WebAssembly exports driven by `js/index.mjs`.
+//! Lambda@Edge entry points: raw WebAssembly exports driven by `js/index.mjs`, for the
+//! viewer-request gate (`edgegate_decide`) and the origin-response cache header
+//! (`edgegate_origin_response`).
 //!
 //! No wasm-bindgen: the module has no imports, and a request costs one call from
 //! JavaScript (see the crate README, "Lambda@Edge runtime", for the measured figures).
@@ -33,6 +35,20 @@
 //! | forward, `+ COOKIES` (8) | 4: address of `n` (ptr, len) pairs, 5: `n` (0: drop the header) |
 //! | `0xFFFF_FFFF` | input unusable: JavaScript answers 500 `internal` |
 //!
+//! Origin-response events (`cf.config.eventType == "origin-response"`): JavaScript writes the
+//! forwarded request into the input region in the same layout (`n` may be 0: cookies play
+//! no part), reads `response.status` (exactly three digits, `[1-9][0-9][0-9]`; anything
+//! else is a fault it answers itself) and calls `edgegate_origin_response(status) ->
+//! flags`:
+//!
+//! | flags | output words | JavaScript |
+//! |---|---|---|
+//! | `SET` (16) | 0–1: the `cache-control` value | replaces every `cache-control` entry with it |
+//! | `KEEP` (32) | 2–3: the log line | returns the response unchanged, logs the line (no configuration, unreadable status) |
+//! | `0xFFFF_FFFF` | | input unusable: the response unchanged, an `internal` log line |
+//!
+//! A trap there is answered the same way: the origin's response unchanged, never a 5xx.
+//!
 //! Output stays valid until the next call into the module.
 //!
 //! # Memory
@@ -57,9 +73,11 @@ use edgegate_core::{Gate, Reason};
 
 use serde_json::Map;
 
-use crate::Handled;
-use crate::decide::{Forward, Outcome, RequestView, decide, response};
+use crate::decide::{Forward, Outcome, RequestView, decide};
 use crate::event::{CfConfig, CfRecord, CfRequest, CfResponse, Event, HandlerResult, Header, Headers, Record};
+use crate::generated::response;
+use crate::origin_response::{CacheHeader, origin_cache_control};
+use crate::{GateState, Handled};
 
 const PAGE: usize = 65_536;
 /// Smallest input region: every realistic request fits, so it is allocated once.
@@ -72,6 +90,8 @@ const DENY: u32 = 1;
 const URI: u32 = 2;
 const QUERY: u32 = 4;
 const COOKIES: u32 = 8;
+const SET: u32 = 16;
+const KEEP: u32 = 32;
 const ERROR: u32 = u32::MAX;
 
 // ---------------------------------------------------------------------------------------
@@ -292,7 +312,8 @@ pub extern "C" fn edgegate_init(len: u32) -> u32 {
     }
     let region = &mut state.input[state.input_offset..];
     let parsed = match region.get(..len as usize).map(core::str::from_utf8) {
-        Some(Ok(json)) => crate::gate_from_json(json),
+        // The runtime's wire form of the error is its text (read by `index.mjs`).
+        Some(Ok(json)) => crate::gate_from_json(json).map_err(|e| e.to_string()),
         Some(Err(_)) => Err("edgegate.json is not UTF-8".to_string()),
         None => Err("edgegate.json larger than the input region".to_string()),
     };
@@ -353,7 +374,7 @@ pub extern "C" fn edgegate_decide(now: f64) -> u32 {
     let held = match &state.gate {
         Some(Ok(gate)) => match decide(gate, &view, now) {
             Outcome::Forward(forward) => Ok(forward_held(forward)),
-            Outcome::Deny(deny) => deny_held(response(deny.reason, Some(gate.methods())), deny.log),
+            Outcome::Deny(deny) => deny_held(deny.response.to_cloudfront(), deny.log),
         },
         _ => without_gate(&view, now),
     };
@@ -431,11 +452,58 @@ fn without_gate(view: &RequestView<'_>, now: u64) -> Result<Held, ()> {
         request_id: view.request_id.to_string(),
         ..CfConfig::default()
     };
-    let event = Event { records: vec![Record { cf: CfRecord { config, request } }] };
-    match crate::handle_event(Err(()), event, now) {
+    let event = Event { records: vec![Record { cf: CfRecord { config, request, response: None } }] };
+    match crate::handle_event(GateState::Misconfigured, event, now) {
         Handled { result: HandlerResult::Respond(response), log } => deny_held(response, log.unwrap_or_default()),
-        // Fail closed: a forward without a configuration is never passed on.
-        Handled { result: HandlerResult::Forward(_), .. } => Err(()),
+        // Fail closed: a forward without a configuration is never passed on (and the event
+        // built above is a viewer request, so nothing else can come back).
+        Handled { result: HandlerResult::Forward(_) | HandlerResult::OriginResponse(_) | HandlerResult::Unchanged(_), .. } => {
+            Err(())
+        }
+    }
+}
+
+/// The `cache-control` for the origin's answer `status` to the forwarded request described
+/// in the input region; see the module docs.
+#[allow(unsafe_code)]
+// SAFETY (no_mangle): a unique, crate-prefixed symbol taking and returning plain integers.
+#[unsafe(no_mangle)]
+pub extern "C" fn edgegate_origin_response(status: u32) -> u32 {
+    let mut state = STATE.0.borrow_mut();
+    let state = &mut *state;
+    begin(state);
+    if state.fault {
+        panic!("edgegate: injected fault");
+    }
+    let status = u16::try_from(status).ok().filter(|s| (100..=999).contains(s));
+    let region = &state.input[state.input_offset..];
+    let Some(fields) = Fields::parse(region) else {
+        return ERROR;
+    };
+    let view = RequestView {
+        method: fields.strings[0],
+        uri: fields.strings[1],
+        querystring: fields.query,
+        cookies: &[],
+        client_ip: fields.strings[2],
+        request_id: fields.strings[3],
+        distribution_id: fields.strings[4],
+    };
+    let gate = match &state.gate {
+        Some(Ok(gate)) => GateState::Ready(gate),
+        _ => GateState::Misconfigured,
+    };
+    match origin_cache_control(gate, &view, status) {
+        // The value lives in the gate, below the arena mark: valid for the instance's life.
+        CacheHeader::Set(value) => {
+            state.out = [addr(value.as_ptr()), as_u32(value.len()), 0, 0, 0, 0];
+            SET
+        }
+        CacheHeader::Keep(log) => {
+            state.out = [0, 0, addr(log.as_ptr()), as_u32(log.len()), 0, 0];
+            state.held = Held::Text(log);
+            KEEP
+        }
     }
 }
 

@@ -1,7 +1,8 @@
-//! Runs every viewer-request fixture (`fixtures/events/`) through `handle_event`, with no
-//! runtime around it, and compares the result deep-equal and the log line's reason with
-//! the hand-written expectation. The native binary (cargo-lambda), `edgegate handle` and
-//! the WASM module in Node.js run the same files; this is the reference they must match.
+//! Runs every viewer-request fixture (`fixtures/events/`) and every origin-response fixture
+//! (`fixtures/events/origin-response/`) through `handle_event`, with no runtime around it,
+//! and compares the result deep-equal and the log line's reason with the hand-written
+//! expectation. The native binary (cargo-lambda), `edgegate handle` and the WASM module in
+//! Node.js run the same files; this is the reference they must match.
 //!
 //! Also round-trips the serde event/result types over the fixtures: CloudFront rejects a
 //! result that drops or alters parts of the request we do not model.
@@ -13,7 +14,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use edgegate_handler::event::{Event, HandlerResult};
-use edgegate_handler::{Gate, Handled, Reason, gate_from_json, handle_event, handle_event_json};
+use edgegate_handler::{
+    Gate, GateState, Handled, LoadError, Reason, gate_from_json, handle_event, handle_event_json, handle_event_value,
+};
 use serde_json::Value;
 
 /// Fewer would mean fixtures went missing (the issue asks for at least 30).
@@ -65,7 +68,7 @@ fn cases(dir: &Path) -> Vec<Case> {
     out
 }
 
-fn gate(config_path: &Path) -> Result<Gate, String> {
+fn gate(config_path: &Path) -> Result<Gate, LoadError> {
     gate_from_json(&fs::read_to_string(config_path).unwrap())
 }
 
@@ -117,9 +120,9 @@ fn every_fixture_gives_the_expected_result() {
     let mut problems = Vec::new();
     for case in &cases {
         let event: Event = serde_json::from_str(&case.event_text).unwrap();
-        problems.extend(check(case, &handle_event(Ok(&gate), event, case.now)));
-        // The JSON entry point (what the WASM module calls) must agree exactly.
-        problems.extend(check(case, &handle_event_json(Ok(&gate), &case.event_text, case.now)));
+        problems.extend(check(case, &handle_event(GateState::Ready(&gate), event, case.now)));
+        // The JSON entry points (`edgegate handle`, the native binary) must agree exactly.
+        problems.extend(check(case, &handle_event_json(GateState::Ready(&gate), &case.event_text, case.now)));
     }
     assert!(problems.is_empty(), "{} of {} fixtures failed:\n{}", problems.len(), cases.len(), problems.join("\n"));
     println!("fixtures: {} passed", cases.len());
@@ -129,14 +132,33 @@ fn every_fixture_gives_the_expected_result() {
 fn misconfigured_fixtures_answer_500() {
     let dir = root().join("fixtures/events/misconfigured");
     let error = gate(&dir.join("edgegate.json")).expect_err("the broken configuration must not load");
-    assert!(error.contains("keys[0].secret"), "error names the field: {error}");
+    assert!(matches!(error, LoadError::Config(_)), "a value error, not a JSON one: {error:?}");
+    assert!(error.to_string().contains("keys[0].secret"), "error names the field: {error}");
     let cases = cases(&dir);
     assert!(!cases.is_empty());
     let mut problems = Vec::new();
     for case in &cases {
         let event: Event = serde_json::from_str(&case.event_text).unwrap();
-        problems.extend(check(case, &handle_event(Err(()), event, case.now)));
-        problems.extend(check(case, &handle_event_json(Err(()), &case.event_text, case.now)));
+        problems.extend(check(case, &handle_event(GateState::Misconfigured, event, case.now)));
+        problems.extend(check(case, &handle_event_json(GateState::Misconfigured, &case.event_text, case.now)));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// `options/`: cases that need configuration options other than the default fixture
+/// configuration's (`encoded_slash = "reject"`, `forward_query`), run with their folder's
+/// own `edgegate.json`.
+#[test]
+fn option_fixtures_use_their_own_configuration() {
+    let dir = root().join("fixtures/events/options");
+    let gate = gate(&dir.join("edgegate.json")).expect("options configuration is valid");
+    let cases = cases(&dir);
+    assert!(cases.len() >= 3, "only {} option fixtures", cases.len());
+    let mut problems = Vec::new();
+    for case in &cases {
+        let event: Event = serde_json::from_str(&case.event_text).unwrap();
+        problems.extend(check(case, &handle_event(GateState::Ready(&gate), event, case.now)));
+        problems.extend(check(case, &handle_event_json(GateState::Ready(&gate), &case.event_text, case.now)));
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -168,11 +190,22 @@ fn every_reason_has_a_fixture() {
 #[test]
 fn serde_types_round_trip_on_fixtures() {
     let root = root();
-    let mut dirs = vec![root.join("fixtures/events"), root.join("fixtures/events/misconfigured")];
+    let mut dirs = vec![
+        root.join("fixtures/events"),
+        root.join("fixtures/events/misconfigured"),
+        root.join("fixtures/events/origin-response"),
+        root.join("fixtures/events/options"),
+    ];
     let mut count = 0;
     while let Some(dir) = dirs.pop() {
         for case in cases(&dir) {
             let raw: Value = serde_json::from_str(&case.event_text).unwrap();
+            if dir.ends_with("origin-response") && case.name.starts_with("malformed") {
+                // Malformed on purpose: the event types must refuse it, or the case tests
+                // nothing.
+                assert!(serde_json::from_value::<Event>(raw).is_err(), "{}: parses", case.name);
+                continue;
+            }
             let event: Event = serde_json::from_value(raw.clone()).unwrap();
             let again = serde_json::to_value(&event).unwrap();
             assert_eq!(again, raw, "{}: event does not survive parse/serialize", case.name);
@@ -194,7 +227,7 @@ fn unknown_request_fields_are_forwarded() {
     let root = root();
     let gate = gate(&root.join("fixtures/config/edgegate.json")).unwrap();
     let text = fs::read_to_string(root.join("fixtures/events/unknown-extra-fields.json")).unwrap();
-    let handled = handle_event_json(Ok(&gate), &text, 1_795_500_000);
+    let handled = handle_event_json(GateState::Ready(&gate), &text, 1_795_500_000);
     let HandlerResult::Forward(request) = handled.result else { panic!("expected a forward") };
     assert_eq!(request.extra["edgegateTestExtra"]["nested"][1], "two");
     assert_eq!(request.extra["body"]["action"], "read-only");
@@ -211,10 +244,103 @@ fn config_errors_never_quote_a_secret() {
         (r#"{"keys":[{"id":"a","secret":"zz23456789abcdef0123456789abcdef"}]}"#, "zz23456789"),
     ] {
         let error = gate_from_json(json).expect_err(json);
-        assert!(!error.contains(secret), "{error}");
-        assert!(!error.is_empty());
+        let text = error.to_string();
+        assert!(!text.contains(secret), "{text}");
+        assert!(!format!("{error:?}").contains(secret), "{error:?}");
+        assert!(!text.is_empty());
     }
     // Field-name errors keep their useful text.
     let error = gate_from_json(r#"{"keyz":[]}"#).expect_err("unknown field");
-    assert!(error.contains("unknown field `keyz`"), "{error}");
+    assert!(matches!(error, LoadError::Field(_)), "{error:?}");
+    assert!(error.to_string().contains("unknown field `keyz`"), "{error}");
+    assert_eq!(
+        gate_from_json("{\"keys\": [").expect_err("truncated").to_string(),
+        "edgegate.json: truncated JSON at line 1 column 10"
+    );
+}
+
+/// Fewer would mean origin-response fixtures went missing (issue 9 lists these kinds).
+const MIN_ORIGIN_CASES: usize = 8;
+
+/// SPEC §5/§9: every origin-response fixture through every library entry point.
+#[test]
+fn every_origin_response_fixture_gives_the_expected_result() {
+    let root = root();
+    let gate = gate(&root.join("fixtures/config/edgegate.json")).expect("fixture configuration is valid");
+    let cases = cases(&root.join("fixtures/events/origin-response"));
+    assert!(cases.len() >= MIN_ORIGIN_CASES, "only {} origin-response fixtures", cases.len());
+    let mut problems = Vec::new();
+    for case in &cases {
+        let raw: Value = serde_json::from_str(&case.event_text).unwrap();
+        if let Ok(event) = serde_json::from_value::<Event>(raw.clone()) {
+            problems.extend(check(case, &handle_event(GateState::Ready(&gate), event, case.now)));
+        }
+        problems.extend(check(case, &handle_event_value(GateState::Ready(&gate), raw, case.now)));
+        problems.extend(check(case, &handle_event_json(GateState::Ready(&gate), &case.event_text, case.now)));
+    }
+    assert!(problems.is_empty(), "{} problems in {} fixtures:\n{}", problems.len(), cases.len(), problems.join("\n"));
+}
+
+/// Independent of the expectations: the answer is the origin's response with at most its
+/// `cache-control` replaced, every other field and header as the origin sent it; and a
+/// fault (a log line) changes nothing at all.
+#[test]
+fn origin_responses_change_only_cache_control() {
+    let root = root();
+    let gate = gate(&root.join("fixtures/config/edgegate.json")).unwrap();
+    for case in cases(&root.join("fixtures/events/origin-response")) {
+        let raw: Value = serde_json::from_str(&case.event_text).unwrap();
+        let original = raw["Records"][0]["cf"]["response"].clone();
+        let handled = handle_event_value(GateState::Ready(&gate), raw, case.now);
+        let got = serde_json::to_value(&handled.result).unwrap();
+        if original.is_null() {
+            // No origin answer to keep: the one case that can only be an error.
+            assert_eq!(got["status"], "500", "{}", case.name);
+            continue;
+        }
+        if handled.log.is_some() {
+            assert_eq!(got, original, "{}: a fault must pass the response on unchanged", case.name);
+            continue;
+        }
+        let without = |mut response: Value| {
+            if let Some(headers) = response.get_mut("headers").and_then(Value::as_object_mut) {
+                headers.retain(|name, _| !name.eq_ignore_ascii_case("cache-control"));
+            }
+            response
+        };
+        assert_eq!(without(got.clone()), without(original), "{}: more than cache-control changed", case.name);
+        let names = got["headers"].as_object().unwrap().keys().filter(|n| n.eq_ignore_ascii_case("cache-control"));
+        assert_eq!(names.collect::<Vec<_>>(), ["cache-control"], "{}: one spelling of the header", case.name);
+        let values = &got["headers"]["cache-control"];
+        assert_eq!(values.as_array().map(Vec::len), Some(1), "{}: one cache-control: {values}", case.name);
+        let value = values[0]["value"].as_str().unwrap();
+        assert!(
+            [gate.cache().package.as_str(), gate.cache().metadata.as_str()].contains(&value),
+            "{}: {value} is no class's value",
+            case.name
+        );
+    }
+}
+
+/// A misconfigured function passes every origin response on unchanged, with a
+/// `misconfigured` log line: a file that exists is never turned into an error.
+#[test]
+fn misconfigured_origin_responses_pass_unchanged() {
+    let root = root();
+    let mut count = 0;
+    for case in cases(&root.join("fixtures/events/origin-response")) {
+        let raw: Value = serde_json::from_str(&case.event_text).unwrap();
+        let original = raw["Records"][0]["cf"]["response"].clone();
+        let handled = handle_event_value(GateState::Misconfigured, raw, case.now);
+        if original.is_null() {
+            assert_eq!(serde_json::to_value(&handled.result).unwrap(), case.result, "{}", case.name);
+            continue;
+        }
+        assert_eq!(serde_json::to_value(&handled.result).unwrap(), original, "{}", case.name);
+        let log: Value = serde_json::from_str(handled.log.as_deref().unwrap()).unwrap();
+        let want = if case.log_reason.as_deref() == Some("internal") { "internal" } else { "misconfigured" };
+        assert_eq!(log["reason"], want, "{}", case.name);
+        count += 1;
+    }
+    assert!(count >= MIN_ORIGIN_CASES);
 }

@@ -1,6 +1,7 @@
 //! `edgegate reconfigure-distribution` (SPEC §7): put a numbered function version on the
 //! viewer-request event of a distribution's cache behaviours, touching nothing else.
 
+use clap::Args;
 use std::io::Read as _;
 
 use anyhow::{Context as _, anyhow, bail};
@@ -12,8 +13,25 @@ use serde::Serialize;
 use super::arn::{VersionArn, parse_version_arn};
 use super::clients::{Clients, aws_condition, aws_failure, code_of};
 use super::function;
-use crate::cli::ReconfigureArgs;
-use crate::output::{Output, Status, print_json};
+use crate::output::{Output, Status, outln, print_json};
+
+#[derive(Debug, Args)]
+pub struct ReconfigureArgs {
+    /// Numbered function version ARN (arn:aws:lambda:us-east-1:ACCOUNT:function:NAME:N), or
+    /// `-` to read it from standard input (`edgegate publish --quiet | ...`).
+    pub arn: String,
+    #[arg(long)]
+    pub distribution_id: String,
+    /// Cache behaviour path patterns to associate as well as the default behaviour.
+    #[arg(long = "path-pattern")]
+    pub path_patterns: Vec<String>,
+    /// Associate with every cache behaviour.
+    #[arg(long, conflicts_with = "path_patterns")]
+    pub all_behaviors: bool,
+    /// Show each behaviour's associations before and after; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
 
 /// GetDistributionConfig + UpdateDistribution rounds before giving up on a distribution that
 /// keeps changing under us.
@@ -264,7 +282,7 @@ fn arn_argument(arg: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow!("no function ARN on standard input (did `edgegate publish --quiet` fail?)"))
 }
 
-fn check_distribution_id(id: &str) -> anyhow::Result<()> {
+pub fn check_distribution_id(id: &str) -> anyhow::Result<()> {
     if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         bail!("--distribution-id {id:?} is not a CloudFront distribution id (like E2QWRUHEXAMPLE)");
     }
@@ -283,37 +301,44 @@ pub async fn reconfigure(c: &Clients, args: &ReconfigureArgs, out: Output) -> an
     }
     for b in &done.behaviors {
         let state = if b.changed { "change" } else { "unchanged" };
-        println!("{}: {state}", b.label());
-        print_associations("before", &b.before);
+        outln!("{}: {state}", b.label())?;
+        print_associations("before", &b.before)?;
         if b.changed {
-            print_associations("after", &b.after);
+            print_associations("after", &b.after)?;
         }
     }
     if done.dry_run {
-        println!("dry run: nothing written to distribution {}", done.distribution_id);
+        outln!("dry run: nothing written to distribution {}", done.distribution_id)?;
     } else if !done.changed {
-        println!(
+        outln!(
             "distribution {} already uses {} on viewer-request; nothing to do",
-            done.distribution_id, done.function_arn
-        );
+            done.distribution_id,
+            done.function_arn
+        )?;
     } else {
         let status = done.status.as_deref().unwrap_or("unknown");
-        println!(
+        outln!(
             "updated distribution {} (status {status}); CloudFront takes a few minutes to deploy it to every edge",
             done.distribution_id
-        );
+        )?;
+    }
+    if !done.dry_run {
+        // The association is one of several settings that decide whether the gate holds.
+        outln!("Next: check the distribution around the gate:")?;
+        outln!("  edgegate doctor --distribution-id {}", done.distribution_id)?;
     }
     Ok(Status::Ok)
 }
 
-fn print_associations(when: &str, list: &[Association]) {
+fn print_associations(when: &str, list: &[Association]) -> anyhow::Result<()> {
     if list.is_empty() {
-        println!("  {when:<6}  (no Lambda@Edge associations)");
+        outln!("  {when:<6}  (no Lambda@Edge associations)")?;
     }
     for (i, a) in list.iter().enumerate() {
         let label = if i == 0 { when } else { "" };
-        println!("  {label:<6}  {:<16} {}", a.event_type, a.lambda_function_arn);
+        outln!("  {label:<6}  {:<16} {}", a.event_type, a.lambda_function_arn)?;
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Lambda and IAM steps shared by bootstrap, publish, versions and prune.
 
+use clap::Args;
 use std::path::Path;
 
 use anyhow::{Context as _, bail};
@@ -10,6 +11,16 @@ use serde::Serialize;
 use super::clients::{Clients, aws_condition, aws_failure, code_of, message_of};
 pub use crate::bundle::code_sha256;
 use crate::bundle::{Bundle, MAX_BYTES};
+
+/// Default Lambda function name (SPEC §7).
+pub const DEFAULT_FUNCTION_NAME: &str = "packagecloud_cloudfront_auth";
+
+#[derive(Debug, Args, Clone)]
+pub struct FunctionArgs {
+    /// Lambda function name.
+    #[arg(long, default_value = DEFAULT_FUNCTION_NAME)]
+    pub function_name: String,
+}
 
 /// The execution role's trust policy: Lambda runs the function, and Lambda@Edge replicates
 /// and runs it at the edge (SPEC §1).

@@ -15,14 +15,16 @@ mod moto_tests;
 #[cfg(test)]
 mod policy_tests;
 #[cfg(test)]
-mod replay_tests;
+pub mod replay_tests;
 #[cfg(test)]
 pub mod testing;
 
 pub use clients::Clients;
 
-use crate::cli::{BootstrapArgs, PruneArgs, PublishArgs, ReconfigureArgs, VersionsArgs};
 use crate::output::{Output, Status};
+use distribution::ReconfigureArgs;
+use publish::{BootstrapArgs, PublishArgs};
+use versions::{PruneArgs, VersionsArgs};
 
 pub async fn bootstrap(args: &BootstrapArgs, out: Output) -> anyhow::Result<Status> {
     publish::bootstrap(&Clients::from_env().await, args, out).await

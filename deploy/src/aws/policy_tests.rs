@@ -1,5 +1,6 @@
 //! The deployer policy lists exactly the actions the CLI calls. Every SDK call in this module
-//! names itself (as an IAM action) in its `aws_failure`, so the sources are the list.
+//! and in `doctor`'s reads names itself (as an IAM action) in its `aws_failure`, so the
+//! sources are the list.
 
 use std::collections::BTreeSet;
 
@@ -8,6 +9,7 @@ const SOURCES: &[&str] = &[
     include_str!("publish.rs"),
     include_str!("distribution.rs"),
     include_str!("versions.rs"),
+    include_str!("../doctor/gather.rs"),
 ];
 
 /// Not called by the CLI, but required of the caller by AWS (see deploy/policies/README.md).
@@ -26,7 +28,7 @@ fn called_actions() -> BTreeSet<String> {
             let Some((service, action)) = quoted.split_once(':') else {
                 continue;
             };
-            let is_action = ["lambda", "iam", "cloudfront"].contains(&service)
+            let is_action = ["lambda", "iam", "cloudfront", "s3"].contains(&service)
                 && !action.is_empty()
                 && action.chars().all(|c| c.is_ascii_alphabetic())
                 && action.starts_with(|c: char| c.is_ascii_uppercase());

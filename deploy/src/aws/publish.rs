@@ -1,6 +1,9 @@
 //! `edgegate publish` and `edgegate bootstrap` (SPEC §7).
 
+use super::function::FunctionArgs;
+use clap::Args;
 use std::io::Write as _;
+use std::path::PathBuf;
 
 use anyhow::Context as _;
 use serde::Serialize;
@@ -8,8 +11,40 @@ use serde::Serialize;
 use super::clients::{Clients, aws_condition};
 use super::function::{self, RoleOutcome};
 use crate::bundle::Bundle;
-use crate::cli::{BootstrapArgs, PublishArgs};
-use crate::output::{Output, Status, print_json};
+use crate::output::{Output, Status, outln, print_json};
+
+/// Default execution role name.
+pub const DEFAULT_ROLE_NAME: &str = "edgegate-lambda-edge";
+
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    /// Configuration to bundle (not needed with --bundle).
+    #[arg(long, required_unless_present = "bundle")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub function: FunctionArgs,
+    /// Execution role name.
+    #[arg(long, default_value = DEFAULT_ROLE_NAME)]
+    pub role_name: String,
+    /// Use this bundle instead of building one.
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Configuration to bundle (not needed with --bundle).
+    #[arg(long, required_unless_present = "bundle")]
+    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub function: FunctionArgs,
+    /// Use this bundle instead of building one.
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
+    /// Print only the versioned ARN (for CI pipes).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
 
 /// What `publish` reports (`--output json`).
 #[derive(Debug, Clone, Serialize)]
@@ -68,8 +103,8 @@ pub async fn publish(c: &Clients, args: &PublishArgs, out: Output) -> anyhow::Re
         print_json(&published)?;
     } else {
         let what = if published.created { "published" } else { "unchanged, already published as" };
-        println!("{name}: {what} version {} (CodeSha256 {})", published.version, published.code_sha256);
-        println!("{}", published.function_arn);
+        outln!("{name}: {what} version {} (CodeSha256 {})", published.version, published.code_sha256)?;
+        outln!("{}", published.function_arn)?;
     }
     Ok(Status::Ok)
 }
@@ -131,14 +166,16 @@ pub async fn bootstrap(c: &Clients, args: &BootstrapArgs, out: Output) -> anyhow
         return Ok(Status::Ok);
     }
     let state = |created: bool| if created { "created" } else { "exists" };
-    println!("role      {} ({})", done.role_arn, state(done.role_created));
-    println!("function  {} ({})", done.function_name, state(done.function_created));
+    outln!("role      {} ({})", done.role_arn, state(done.role_created))?;
+    outln!("function  {} ({})", done.function_name, state(done.function_created))?;
     let version_state = if done.created { "published" } else { "already published" };
-    println!("version   {} ({version_state}, CodeSha256 {})", done.version, done.code_sha256);
-    println!();
-    println!("{}", done.function_arn);
-    println!();
-    println!("Next: attach it to your distribution's viewer-request event:");
-    println!("  {}", done.next_command);
+    outln!("version   {} ({version_state}, CodeSha256 {})", done.version, done.code_sha256)?;
+    outln!()?;
+    outln!("{}", done.function_arn)?;
+    outln!()?;
+    outln!("Next: attach it to your distribution's viewer-request event:")?;
+    outln!("  {}", done.next_command)?;
+    outln!("Then check that nothing reaches the bucket around the gate:")?;
+    outln!("  edgegate doctor --distribution-id YOUR_DISTRIBUTION_ID")?;
     Ok(Status::Ok)
 }

@@ -1,5 +1,7 @@
 //! `edgegate versions` and `edgegate prune` (SPEC §7).
 
+use super::function::FunctionArgs;
+use clap::Args;
 use std::collections::BTreeMap;
 
 use anyhow::bail;
@@ -8,8 +10,25 @@ use serde::Serialize;
 
 use super::clients::{Clients, aws_failure};
 use super::function::{self, Version};
-use crate::cli::{PruneArgs, VersionsArgs};
-use crate::output::{Output, Status, print_json};
+use crate::output::{Output, Status, outln, print_json};
+
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    #[command(flatten)]
+    pub function: FunctionArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    #[command(flatten)]
+    pub function: FunctionArgs,
+    /// How many of the newest versions to keep regardless.
+    #[arg(long)]
+    pub keep: u32,
+    /// List what would be deleted; delete nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
 
 /// A cache behaviour that uses a function version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -91,14 +110,14 @@ pub async fn versions(c: &Clients, args: &VersionsArgs, out: Output) -> anyhow::
         return Ok(Status::Ok);
     }
     if list.is_empty() {
-        println!("{name}: no published versions");
+        outln!("{name}: no published versions")?;
         return Ok(Status::Ok);
     }
-    println!("{:<8} {:<30} {:<46} USED BY", "VERSION", "LAST MODIFIED", "CODESHA256");
+    outln!("{:<8} {:<30} {:<46} USED BY", "VERSION", "LAST MODIFIED", "CODESHA256")?;
     for v in &list {
         let used: Vec<String> = v.references.iter().map(Reference::describe).collect();
         let used = if used.is_empty() { "-".to_owned() } else { used.join(", ") };
-        println!("{:<8} {:<30} {:<46} {used}", v.version.version, v.version.last_modified, v.version.code_sha256);
+        outln!("{:<8} {:<30} {:<46} {used}", v.version.version, v.version.last_modified, v.version.code_sha256)?;
     }
     Ok(Status::Ok)
 }
@@ -184,12 +203,12 @@ pub async fn prune(c: &Clients, args: &PruneArgs, out: Output) -> anyhow::Result
         return Ok(Status::Ok);
     }
     if results.is_empty() {
-        println!("{name}: no published versions");
+        outln!("{name}: no published versions")?;
     }
     for r in &results {
         let used: Vec<String> = r.references.iter().map(Reference::describe).collect();
         let used = if used.is_empty() { String::new() } else { format!(": {}", used.join(", ")) };
-        println!("version {:<6} {}{used}", r.version, r.action.describe());
+        outln!("version {:<6} {}{used}", r.version, r.action.describe())?;
     }
     Ok(Status::Ok)
 }

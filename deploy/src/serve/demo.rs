@@ -1,12 +1,31 @@
 //! The embedded default of `edgegate serve` with no flags: the demo repository, a
-//! development key, and a banner of signed URLs with copy-paste commands for curl, pip and
-//! apt (what `make run` prints).
+//! development key, a banner of signed URLs with copy-paste commands for curl, pip and
+//! apt (what `make run` prints), and the demo "repository application" next to the gate.
+//!
+//! The application is the seed's flow in miniature: a package manager talks to the
+//! application, which answers every request with a 302 to the gate carrying a URL token
+//! for exactly that path. Real applications sign with their own EdgeAuth library; this one
+//! signs with the gate's own signer, so `make run` needs nothing else.
 
+use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
+use bytes::Bytes;
 use edgegate_core::{Claims, Config, Gate, KeyConfig, Scope, Secret};
+use http::header::{self, HeaderValue};
+use http::{Method, Request, Response, StatusCode};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use serde::Serialize;
+use tokio::net::TcpListener;
+
+use super::Server;
+use super::body::ResponseBody;
 
 /// Id of the development key; it shows up in every token's log line as the signer.
 pub const DEV_KEY_ID: &str = "dev-only-not-secret";
@@ -22,6 +41,9 @@ pub const DEMO_TTL_SECONDS: u64 = 3600;
 
 /// The demo's one package file: `+` and `~` in its name on purpose.
 pub const DEMO_DEB_PATH: &str = "/pool/libdemo++_1.0~rc1_all.deb";
+
+/// The demo's wheel, relative to the repository root.
+const DEMO_WHEEL_PATH: &str = "packages/edgegate_demo-0.1.0-py3-none-any.whl";
 
 /// The configuration `serve` runs with when given no `--config`: defaults (SPEC §6) and
 /// the development key.
@@ -50,6 +72,102 @@ pub fn demo_dir() -> anyhow::Result<PathBuf> {
             dir.display()
         )
     })
+}
+
+/// How long a URL token from the demo application stays valid: the client follows the
+/// redirect at once, so minutes are plenty and a leaked URL soon stops working.
+pub const APP_TOKEN_TTL_SECONDS: u64 = 300;
+
+/// The demo application's bound socket and the URL to print for it.
+pub struct AppListener {
+    pub listener: TcpListener,
+    pub url: String,
+}
+
+/// Binds the demo application: the port after the gate's (`8081` for `make run`), or a
+/// free one when the gate's port was chosen by the kernel. `Err` says why it could not
+/// listen; the gate runs on without it (the application is a demonstration, not the gate).
+pub async fn bind_app(gate: SocketAddr, any_port: bool) -> Result<AppListener, String> {
+    let port = if any_port { Some(0) } else { gate.port().checked_add(1) };
+    let Some(port) = port else {
+        return Err(format!("no port after {}", gate.port()));
+    };
+    let addr = SocketAddr::new(gate.ip(), port);
+    let listener = TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| format!("reading the address of {addr}: {e}"))?;
+    Ok(AppListener { listener, url: format!("http://{}", super::display_addr(local)) })
+}
+
+/// Runs the demo application on `listener` until the task is dropped: every GET/HEAD is
+/// answered by [`redirect`] to `gate_url`.
+pub(super) async fn serve_app(listener: TcpListener, server: Arc<Server>, gate_url: Arc<str>) {
+    let mut builder = http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30)).keep_alive(true);
+    loop {
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                eprintln!("edgegate serve: application: accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (server, gate_url, builder) = (server.clone(), gate_url.clone(), builder.clone());
+        tokio::spawn(async move {
+            let service = service_fn(move |req: Request<hyper::body::Incoming>| {
+                let answer = match crate::clock::now() {
+                    Some(now) => redirect(&server.gate, &gate_url, &req, now),
+                    // Fails closed like the gate: no clock, no token.
+                    None => plain(StatusCode::INTERNAL_SERVER_ERROR, "500 Internal Server Error: no clock\n"),
+                };
+                async move { Ok::<_, Infallible>(answer) }
+            });
+            // A client that goes away mid-request is not an error worth a line.
+            let _ = builder.serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+/// The application's answer to one request: `302 Location: GATE<path>?<query&>NAME=TOKEN`
+/// with a URL token for the request's canonical path (the path itself is passed on as the
+/// client spelled it: `+`, `%2B`, `/@scope%2fname` all sign the same canonical path).
+/// Other query parameters stay, in order. A path the gate would refuse gets its 400 here.
+pub fn redirect<B>(gate: &Gate, gate_url: &str, req: &Request<B>, now: u64) -> Response<ResponseBody> {
+    if req.method() != Method::GET && req.method() != Method::HEAD {
+        let mut response = plain(StatusCode::METHOD_NOT_ALLOWED, "405 Method Not Allowed\n");
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    let path = req.uri().path();
+    let claims =
+        Claims { ip: None, start: None, expires: now + APP_TOKEN_TTL_SECONDS, scope: Scope::url(path), id: None, data: None };
+    let Ok(token) = gate.sign(&claims) else {
+        return plain(StatusCode::BAD_REQUEST, "400 Bad Request: path\n");
+    };
+    let query = req.uri().query().filter(|q| !q.is_empty()).map_or(String::new(), |q| format!("{q}&"));
+    let location = format!("{gate_url}{path}?{query}{}={}", gate.token_name(), encode_token(&token));
+    let Ok(location) = HeaderValue::from_str(&location) else {
+        return plain(StatusCode::BAD_REQUEST, "400 Bad Request: path\n");
+    };
+    let mut response = Response::new(ResponseBody::empty());
+    *response.status_mut() = StatusCode::FOUND;
+    let h = response.headers_mut();
+    h.insert(header::LOCATION, location);
+    // Each answer holds a fresh token: never cache it anywhere.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(0));
+    response
+}
+
+fn plain(status: StatusCode, body: &'static str) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::full(Bytes::from_static(body.as_bytes())));
+    *response.status_mut() = status;
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    response
 }
 
 /// Percent-encodes a token for a URL: everything but RFC 3986 unreserved characters, so
@@ -88,6 +206,12 @@ pub struct Demo {
     pub file_url: String,
     /// The same file without a token (403 `missing-token`).
     pub unsigned_url: String,
+    /// The demo repository application (302 to the gate with a URL token), when it listens.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_url: Option<String>,
+    /// Why the application is not running (its port was taken), when it is not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_unavailable: Option<String>,
     pub commands: Commands,
 }
 
@@ -96,10 +220,20 @@ pub struct Commands {
     pub curl: Vec<String>,
     pub pip: Vec<String>,
     pub apt: Vec<String>,
+    /// Through the application: one line per client (curl, apt, pip, then dnf, npm and gem
+    /// for a repository of one's own behind `--origin`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub app: Vec<String>,
 }
 
-/// Signs the demo URLs with `gate` (its first key) and builds the client commands.
-pub fn demo(gate: &Gate, origin_url: &str, now: u64) -> anyhow::Result<Demo> {
+/// Signs the demo URLs with `gate` (its first key) and builds the client commands; `app`
+/// is the demo application's socket (or why there is none), `None` when not started.
+pub fn demo(
+    gate: &Gate,
+    origin_url: &str,
+    app: Option<&Result<AppListener, String>>,
+    now: u64,
+) -> anyhow::Result<Demo> {
     let expires = now + DEMO_TTL_SECONDS;
     let claims = |scope| Claims { ip: None, start: None, expires, scope, id: None, data: None };
     let base_token = gate.sign(&claims(Scope::acl("/*"))).context("signing the demo base URL")?;
@@ -125,6 +259,12 @@ pub fn demo(gate: &Gate, origin_url: &str, now: u64) -> anyhow::Result<Demo> {
         r#"o="-o Dir::Etc::sourcelist=$d/sources.list -o Dir::Etc::sourceparts=- -o Dir::State=$d -o Dir::State::status=$d/status -o Dir::Cache=$d/cache -o APT::Get::List-Cleanup=0 -o APT::Sandbox::User=root""#.to_string(),
         r#"apt-get $o update && (cd "$d" && apt-get $o download 'libdemo++' && ls -l "$d"/*.deb)"#.to_string(),
     ];
+    let (app_url, app_unavailable) = match app {
+        Some(Ok(app)) => (Some(app.url.clone()), None),
+        Some(Err(why)) => (None, Some(why.clone())),
+        None => (None, None),
+    };
+    let app = app_url.as_deref().map_or_else(Vec::new, |a| app_commands(a, &file_path));
     Ok(Demo {
         development_key: DEV_KEY_ID,
         expires,
@@ -132,8 +272,31 @@ pub fn demo(gate: &Gate, origin_url: &str, now: u64) -> anyhow::Result<Demo> {
         apt_base_url,
         file_url,
         unsigned_url,
-        commands: Commands { curl, pip, apt },
+        app_url,
+        app_unavailable,
+        commands: Commands { curl, pip, apt, app },
     })
+}
+
+/// One line per client through the application at `app` (the forms
+/// tests/e2e/35-clients.sh runs). pip gets the wheel's URL rather than `--index-url`: the
+/// demo index links relatively, and pip resolves a relative link against the redirected
+/// URL without its query, so the token would be lost (README, Clients).
+fn app_commands(app: &str, deb_path: &str) -> Vec<String> {
+    vec![
+        format!("curl -fsSL -o libdemo.deb -w '%{{http_code}} %{{size_download}} bytes\\n' '{app}{deb_path}'"),
+        format!(
+            r#"echo 'deb [trusted=yes] {app}/ ./' > "$d/sources.list" && apt-get $o update && (cd "$d" && apt-get $o download 'libdemo++')"#
+        ),
+        format!("pip download --no-deps --no-cache-dir -d /tmp/edgegate-pip '{app}/{DEMO_WHEEL_PATH}'"),
+        format!(
+            "dnf -y --setopt=reposdir=/dev/null --repofrompath=app,{app}/DIR/ --setopt=app.gpgcheck=0 --repo=app \
+             --setopt=cachedir=/tmp/edgegate-dnf --disableplugin=generate_completion_cache \
+             download --destdir /tmp/edgegate-dnf PACKAGE"
+        ),
+        format!("npm pack --registry {app}/DIR/ --cache /tmp/edgegate-npm PACKAGE"),
+        format!("gem fetch PACKAGE --clear-sources --source {app}/DIR/"),
+    ]
 }
 
 /// The text banner.
@@ -163,6 +326,21 @@ pub fn render(demo: &Demo) -> String {
     for c in &demo.commands.apt {
         s.push_str(&format!("  {c}\n"));
     }
+    if let Some(app) = &demo.app_url {
+        s.push_str(&format!(
+            "\nRepository application (the seed's flow: every request is answered with a 302 to the gate\n\
+             carrying a URL token for that path, valid {} min): {app}/\n\
+             curl, apt ($d and $o as above), pip; then dnf, npm and gem for a repository of your own\n\
+             (serve --origin DIR; DIR/ and PACKAGE are yours):\n",
+            APP_TOKEN_TTL_SECONDS / 60
+        ));
+        for c in &demo.commands.app {
+            s.push_str(&format!("  {c}\n"));
+        }
+    }
+    if let Some(why) = &demo.app_unavailable {
+        s.push_str(&format!("\nRepository application not started: {why}.\n"));
+    }
     s.push_str("\nStop with Ctrl-C. One JSON access line per request goes to standard error.\n");
     s
 }
@@ -175,7 +353,7 @@ mod tests {
     fn demo_urls_verify_under_the_dev_key() -> anyhow::Result<()> {
         let gate = Gate::new(&dev_config())?;
         let now = 1_800_000_000;
-        let demo = demo(&gate, "http://127.0.0.1:8080", now)?;
+        let demo = demo(&gate, "http://127.0.0.1:8080", None, now)?;
         assert!(demo.base_url.starts_with("http://127.0.0.1:8080/__token__=exp%3D1800003600~acl%3D%2F%2A~hmac%3D"));
         assert!(demo.base_url.ends_with('/'));
         assert!(demo.file_url.starts_with("http://127.0.0.1:8080/pool/libdemo%2B%2B_1.0~rc1_all.deb?__token__=exp%3D"));

@@ -12,14 +12,52 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
+use edgegate_core::CacheConfig;
+use edgegate_core::cache::cache_control_for_response;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, Response, StatusCode};
 
 use super::body::{FileRegion, ResponseBody};
 
 /// Serves the forwarded `uri` (SPEC §3 step 4: canonical path, percent-encoded) from `root`.
-/// `raw_query` is the viewer's query string, used only to keep it on a redirect.
+/// `raw_query` is the viewer's query string, used only to keep it on a redirect. Every
+/// answer carries the `cache-control` the edge's origin-response handler would set (SPEC
+/// §9), so a local gate behind a cache behaves as CloudFront does.
 pub fn serve(
+    root: &Path,
+    method: &Method,
+    headers: &HeaderMap,
+    forwarded_uri: &str,
+    raw_query: Option<&str>,
+    cache: &CacheConfig,
+) -> Response<ResponseBody> {
+    let mut response = answer(root, method, headers, forwarded_uri, raw_query);
+    set_cache_control(&mut response, forwarded_uri, cache);
+    response
+}
+
+/// SPEC §9 on a finished answer. The class is decided on the canonical path, i.e. the
+/// forwarded uri decoded (`%2B` back to `+`); a uri that does not decode is not a file
+/// anyone may cache, so it gets the metadata value.
+fn set_cache_control(response: &mut Response<ResponseBody>, forwarded_uri: &str, cache: &CacheConfig) {
+    let canonical = edgegate_core::path::percent_decode(forwarded_uri).and_then(|bytes| String::from_utf8(bytes).ok());
+    let value = match canonical {
+        Some(path) => cache_control_for_response(&path, response.status().as_u16(), cache),
+        None => &cache.metadata,
+    };
+    match HeaderValue::from_str(value) {
+        Ok(value) => {
+            response.headers_mut().insert(header::CACHE_CONTROL, value);
+        }
+        // Not a header value (config validation should have caught it): never let a
+        // proxy fall back to its own heuristics for what might be an index.
+        Err(_) => {
+            response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+    }
+}
+
+fn answer(
     root: &Path,
     method: &Method,
     headers: &HeaderMap,
@@ -367,6 +405,47 @@ mod tests {
         assert_eq!(disk_path(root, "/simple/"), Some(PathBuf::from("/srv/simple/index.html")));
         assert_eq!(disk_path(root, "/a/../b"), None);
         assert_eq!(disk_path(root, "/a/%2E%2E/b"), None);
+    }
+
+    /// SPEC §9 through the directory origin, on the demo repository: every status the origin
+    /// can answer, package and metadata paths, and a `[[cache.rules]]` override.
+    #[test]
+    fn answers_carry_the_cache_class() {
+        use edgegate_core::{CacheClass, CacheRule};
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo-repo");
+        let mut cache = CacheConfig::default();
+        // Matches only the decoded path: the class is decided on the canonical path.
+        cache.rules.push(CacheRule { pattern: "/files/read me.*".into(), class: CacheClass::Package });
+        let (package, metadata) = (cache.package.clone(), cache.metadata.clone());
+        let deb = "/pool/libdemo%2B%2B_1.0~rc1_all.deb";
+        let header = |name: &'static str, value: &'static str| {
+            let mut h = HeaderMap::new();
+            h.insert(name, HeaderValue::from_static(value));
+            h
+        };
+        let none = HeaderMap::new();
+        let cases: &[(&Method, &HeaderMap, &str, StatusCode, &str)] = &[
+            (&Method::GET, &none, deb, StatusCode::OK, &package),
+            (&Method::HEAD, &none, deb, StatusCode::OK, &package),
+            (&Method::GET, &header("range", "bytes=0-9"), deb, StatusCode::PARTIAL_CONTENT, &package),
+            (&Method::GET, &header("if-none-match", "*"), deb, StatusCode::NOT_MODIFIED, &package),
+            (&Method::GET, &header("range", "bytes=999999999-"), deb, StatusCode::RANGE_NOT_SATISFIABLE, &metadata),
+            (&Method::POST, &none, deb, StatusCode::METHOD_NOT_ALLOWED, &metadata),
+            // An absent package must not be remembered.
+            (&Method::GET, &none, "/pool/libdemo%2B%2B_9.9_all.deb", StatusCode::NOT_FOUND, &metadata),
+            (&Method::GET, &none, "/packages/edgegate_demo-0.1.0-py3-none-any.whl", StatusCode::OK, &package),
+            (&Method::GET, &none, "/Packages", StatusCode::OK, &metadata),
+            (&Method::GET, &none, "/Packages.gz", StatusCode::OK, &metadata),
+            (&Method::GET, &header("if-none-match", "*"), "/Release", StatusCode::NOT_MODIFIED, &metadata),
+            (&Method::GET, &none, "/simple/", StatusCode::OK, &metadata),
+            (&Method::GET, &none, "/simple", StatusCode::MOVED_PERMANENTLY, &metadata),
+            (&Method::GET, &none, "/files/read%20me.txt", StatusCode::OK, &package),
+        ];
+        for (method, headers, uri, status, want) in cases {
+            let response = serve(&root, method, headers, uri, None, &cache);
+            assert_eq!(response.status(), *status, "{method} {uri}");
+            assert_eq!(response.headers()[header::CACHE_CONTROL], *want, "{method} {uri} {status}");
+        }
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! Log lines on standard error: one access line per request (written when its response
 //! body is finished or dropped), plus the decision's own JSON line for every denial
-//! (SPEC §5). Neither ever holds a token: the access line's path is the forwarded path, or
-//! the raw path with the token segment cut off, and never carries the query string.
+//! (SPEC §5). Neither ever holds a token: the access line's path is the forwarded path or
+//! the raw path, either redacted by the core's one rule (`edgegate_core::redact`), and
+//! never carries the query string.
 
 use std::cell::RefCell;
 use std::fs::File;

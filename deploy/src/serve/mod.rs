@@ -6,7 +6,7 @@
 //! Each request becomes the viewer-request view CloudFront would give the function: the
 //! method, the raw (percent-encoded) path as `uri`, the raw query string, every `cookie`
 //! header value, the peer address as `clientIp`, a generated request id, and the
-//! distribution id `local`. A denial answers with `response()`'s status, headers and
+//! distribution id `local`. A denial answers with its `Generated` status, headers and
 //! body; nothing but a `Forward` outcome ever reaches the origin.
 
 mod body;
@@ -16,19 +16,19 @@ mod log;
 mod proxy;
 mod workers;
 
+use clap::Args;
 use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use bytes::Bytes;
 use edgegate_core::{Gate, Reason};
-use edgegate_handler::event::CfResponse;
-use edgegate_handler::{Outcome, RequestView, decide, log_line, response};
+use edgegate_handler::{Generated, Outcome, RequestView, decide, log_line};
 use http::header::{self, HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use hyper::body::Incoming;
@@ -41,8 +41,20 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use self::body::ResponseBody;
 use self::log::{AccessRecord, RequestId};
-use crate::cli::ServeArgs;
-use crate::output::{Output, Status, print_json};
+use crate::output::{Output, Status, out, outln, print_json};
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Configuration (default: the embedded demo configuration with a development key).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Origin: a directory, or an http:// URL to proxy to (default: the demo repository).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
 
 /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,8 +114,10 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
     let local = listener.local_addr().context("reading the listening address")?;
     let url = format!("http://{}", display_addr(local));
 
+    // The demo repository application (the seed's redirect flow) listens next to the gate.
+    let app = if dev_key { Some(demo::bind_app(local, args.listen.port() == 0).await) } else { None };
     let demo = if dev_key {
-        let demo = demo::demo(&gate, &url, unix_now())?;
+        let demo = demo::demo(&gate, &url, app.as_ref(), crate::clock::now_or_clock(None)?)?;
         Some(demo)
     } else {
         None
@@ -117,12 +131,12 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
             print_json(&Started { listen: url.clone(), origin: origin_desc, demo: demo.as_ref() })?;
         }
         Output::Text => {
-            println!("edgegate serve: listening on {url} (origin: {origin_desc})");
+            outln!("edgegate serve: listening on {url} (origin: {origin_desc})")?;
             if let Some(demo) = &demo {
                 if !is_demo {
-                    println!("(the demo URLs below name demo files; your --origin may not have them)");
+                    outln!("(the demo URLs below name demo files; your --origin may not have them)")?;
                 }
-                print!("{}", demo::render(demo));
+                out!("{}", demo::render(demo))?;
             }
         }
     }
@@ -138,6 +152,10 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
     builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30)).keep_alive(true);
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut workers = workers::Workers::start(cores, &server, &builder).context("starting connection workers")?;
+    let app = match app {
+        Some(Ok(app)) => Some(tokio::spawn(demo::serve_app(app.listener, server.clone(), url.as_str().into()))),
+        _ => None,
+    };
 
     let signal_name = loop {
         tokio::select! {
@@ -163,6 +181,9 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
     };
 
     drop(listener);
+    if let Some(app) = &app {
+        app.abort();
+    }
     workers.close();
     let open = graceful.count();
     eprintln!("edgegate serve: {signal_name}: no longer accepting; draining {open} connection(s)");
@@ -210,19 +231,6 @@ fn display_addr(addr: SocketAddr) -> SocketAddr {
     }
 }
 
-/// An IPv4 viewer on a dual-stack socket arrives as `::ffff:a.b.c.d`; CloudFront would
-/// report `a.b.c.d`, and an `ip=` token is signed for that.
-pub(crate) fn canonical_ip(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
-}
-
 async fn handle(
     server: Arc<Server>,
     client_ip: Arc<str>,
@@ -230,7 +238,8 @@ async fn handle(
 ) -> Result<Response<ResponseBody>, Infallible> {
     let start = Instant::now();
     let request_id = RequestId::new(server.id_prefix, server.counter.fetch_add(1, Ordering::Relaxed));
-    let now = unix_now();
+    // One clock for the binary; a clock before 1970 is a fault (500), never `now = 0`.
+    let now = crate::clock::now();
 
     let decided = {
         // Cookie values that are not UTF-8 cannot appear in a CloudFront event; they are
@@ -251,8 +260,8 @@ async fn handle(
             distribution_id: DISTRIBUTION_ID,
         };
         // SPEC §5: a fault inside the gate is a 500 `internal`, never a forward.
-        std::panic::catch_unwind(AssertUnwindSafe(|| decide(&server.gate, &view, now)))
-            .map_err(|_| log_line(Reason::Internal, &view, &log_path(&server.gate, view.uri), None))
+        now.and_then(|now| std::panic::catch_unwind(AssertUnwindSafe(|| decide(&server.gate, &view, now))).ok())
+            .ok_or_else(|| log_line(Reason::Internal, &view, &log_path(&server.gate, view.uri), None))
     };
 
     let method = req.method().clone();
@@ -272,13 +281,13 @@ async fn handle(
         Ok(Outcome::Forward(forward)) => forward,
         Ok(Outcome::Deny(deny)) => {
             log::decision(&deny.log);
-            let generated = generated(response(deny.reason, Some(server.gate.methods())));
+            let generated = generated(&deny.response);
             let rec = record(log_path(&server.gate, req.uri().path()), generated.status(), Some(deny.reason.code()));
             return Ok(with_record(generated, rec));
         }
         Err(line) => {
             log::decision(&line);
-            let generated = generated(response(Reason::Internal, Some(server.gate.methods())));
+            let generated = generated(&Generated::for_reason(Reason::Internal, Some(server.gate.methods())));
             let rec =
                 record(log_path(&server.gate, req.uri().path()), generated.status(), Some(Reason::Internal.code()));
             return Ok(with_record(generated, rec));
@@ -286,7 +295,9 @@ async fn handle(
     };
 
     let response = match &server.origin {
-        Origin::Dir(root) => files::serve(root, req.method(), req.headers(), &forward.uri, req.uri().query()),
+        Origin::Dir(root) => {
+            files::serve(root, req.method(), req.headers(), &forward.uri, req.uri().query(), server.gate.cache())
+        }
         Origin::Url(upstream) => {
             // `None`: the token was not in the query, which is forwarded as the viewer sent it.
             let query = forward.querystring.as_deref().or(req.uri().query());
@@ -296,7 +307,13 @@ async fn handle(
             }
         }
     };
-    let rec = record(forward.uri, response.status(), None);
+    // The forwarded path can still hold a token the gate did not take (`path_tokens` off,
+    // a second one): the access line redacts it like every other log path.
+    let redacted = match edgegate_core::redact::redact(&forward.uri, Some(server.gate.token_name())) {
+        std::borrow::Cow::Owned(path) => Some(path),
+        std::borrow::Cow::Borrowed(_) => None,
+    };
+    let rec = record(redacted.unwrap_or(forward.uri), response.status(), None);
     Ok(with_record(response, rec))
 }
 
@@ -305,33 +322,23 @@ fn with_record(response: Response<ResponseBody>, record: AccessRecord) -> Respon
     Response::from_parts(parts, body.with_record(record))
 }
 
-/// The path for the access line of a request that was not forwarded: the raw path with a
-/// token-looking first segment cut off, whether or not the gate took it for a token
-/// (`path_tokens` off, or `NAME%3D...` as pip re-quotes it): a log never holds a token.
+/// The path for the access line of a request that was not forwarded: the raw path with
+/// every token value redacted, whether or not the gate took it for a token (`path_tokens`
+/// off, a second one, one split by its own `/`): a log never holds a token.
 fn log_path(gate: &Gate, raw: &str) -> String {
-    // The core decides what a token segment is (either spelling of '='), so the log and
-    // the gate cannot disagree about it.
-    match edgegate_core::locate::split_path_token(raw, gate.token_name()) {
-        Some((_, rest)) => format!("/{}=<redacted>{rest}", gate.token_name()),
-        None => raw.to_string(),
-    }
+    // The core's one rule (SPEC §5), so this line and the decision line cannot disagree.
+    edgegate_core::redact::redact(raw, Some(gate.token_name())).into_owned()
 }
 
-/// The HTTP form of a generated response (`edgegate_handler::response`), headers and body
-/// exactly as the edge would send them.
-fn generated(cf: CfResponse) -> Response<ResponseBody> {
-    let status = cf.status.parse::<u16>().ok().and_then(|s| StatusCode::from_u16(s).ok());
-    let mut response = Response::new(ResponseBody::full(Bytes::from(cf.body)));
-    *response.status_mut() = status.unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+/// The HTTP form of a generated response: the same status, headers and body the edge
+/// renders as CloudFront JSON.
+fn generated(answer: &Generated) -> Response<ResponseBody> {
+    let mut response = Response::new(ResponseBody::full(Bytes::from(answer.body.clone())));
+    *response.status_mut() = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
-    for (name, entries) in &cf.headers {
-        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
-            continue;
-        };
-        for entry in entries {
-            if let Ok(value) = HeaderValue::from_str(&entry.value) {
-                headers.append(name.clone(), value);
-            }
+    for (name, value) in &answer.headers {
+        if let (Ok(name), Ok(value)) = (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value)) {
+            headers.append(name, value);
         }
     }
     response
@@ -345,9 +352,14 @@ mod tests {
     fn access_paths_never_hold_a_token() -> anyhow::Result<()> {
         let gate = Gate::new(&demo::dev_config())?;
         assert_eq!(log_path(&gate, "/__token__=exp%3D1~hmac%3Dab/pool/x.deb"), "/__token__=<redacted>/pool/x.deb");
-        assert_eq!(log_path(&gate, "/__token__%3Dexp%3D1~hmac%3Dab/pool/x.deb"), "/__token__=<redacted>/pool/x.deb");
-        assert_eq!(log_path(&gate, "/__token__=exp%3D1~hmac%3Dab"), "/__token__=<redacted>/");
-        assert_eq!(log_path(&gate, "/pool/__token__=x"), "/pool/__token__=x");
+        assert_eq!(log_path(&gate, "/__token__%3Dexp%3D1~hmac%3Dab/pool/x.deb"), "/__token__%3D<redacted>/pool/x.deb");
+        assert_eq!(log_path(&gate, "/__token__=exp%3D1~hmac%3Dab"), "/__token__=<redacted>");
+        assert_eq!(log_path(&gate, "/pool/__token__=x"), "/pool/__token__=<redacted>");
+        // Singly encoded, split by its own '/': the HMAC is in a later segment.
+        assert_eq!(
+            log_path(&gate, "/__token__=exp%3D1~acl%3D/pool/*~hmac%3Dab/pool/x.deb"),
+            "/__token__=<redacted>/pool/*~<redacted>/pool/x.deb"
+        );
         Ok(())
     }
 }

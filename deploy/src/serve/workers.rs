@@ -19,7 +19,9 @@ use hyper_util::server::graceful::Watcher;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
-use super::{Server, canonical_ip, handle};
+use edgegate_core::canonical_ip;
+
+use super::{Server, handle};
 
 /// An accepted connection on its way to a worker.
 #[derive(Debug)]

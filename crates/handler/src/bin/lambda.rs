@@ -1,7 +1,8 @@
-//! `edgegate-lambda`: the viewer-request gate as a native `lambda_runtime` binary, for
-//! regular Lambda (`provided.al2023`) and local Runtime API emulators (`cargo lambda
-//! watch`). Lambda@Edge itself cannot run it (Node.js and Python only) and runs the same
-//! decision compiled to WebAssembly instead; both call `edgegate_handler::handle_event`.
+//! `edgegate-lambda`: the viewer-request gate and the origin-response cache header as a
+//! native `lambda_runtime` binary, for regular Lambda (`provided.al2023`) and local Runtime
+//! API emulators (`cargo lambda watch`). Lambda@Edge itself cannot run it (Node.js and
+//! Python only) and runs the same code compiled to WebAssembly instead; both go through
+//! `edgegate_handler::handle_event`, which dispatches on `cf.config.eventType`.
 //!
 //! Cold start: the configuration is loaded once, from the first of
 //!
@@ -14,7 +15,9 @@
 //! The first file that exists is the configuration; an invalid one is not skipped in
 //! favour of a later candidate, so a broken deployment is noticed rather than masked.
 //! Missing or invalid: one log line at start naming the problem (never a secret), then
-//! every request is answered 500 `misconfigured`. The gate never fails open.
+//! every viewer request is answered 500 `misconfigured` and every origin response passes
+//! unchanged (with a log line). The gate never fails open; a file that exists is never
+//! turned into an error.
 //!
 //! Each decision other than a plain forward prints its one JSON log line to stdout.
 //!
@@ -42,7 +45,7 @@ mod native {
     use std::time::{SystemTime, UNIX_EPOCH};
 
     use edgegate_handler::event::Event;
-    use edgegate_handler::{Gate, gate_from_json, handle_event, internal};
+    use edgegate_handler::{Gate, GateState, fault_keeping, gate_from_json, handle_event, internal, origin_response_of};
     use lambda_runtime::{Error, LambdaEvent, service_fn};
     use serde_json::{Value, json};
 
@@ -101,22 +104,28 @@ mod native {
         }
 
         /// One invocation. Never an `Err` for a request we could not judge: that would be
-        /// a runtime error instead of the 500 `internal` SPEC §5 asks for.
+        /// a runtime error instead of the 500 `internal` SPEC §5 asks for (or, for an
+        /// origin response, the origin's answer unchanged).
         fn invoke(&self, payload: Value) -> Result<Value, Error> {
+            // What a fault answers an origin-response event with; taken before the event
+            // is consumed, and only origin-response events pay for the copy.
+            let kept = origin_response_of(&payload).cloned();
             let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let now = match (&self.gate, self.clock.now()) {
                     // Misconfigured: the answer does not depend on the time.
                     (Err(()), _) => 0,
                     (Ok(_), Some(now)) => now,
+                    // An origin response's cache header does not depend on the time either.
+                    (Ok(_), None) if kept.is_some() => 0,
                     (Ok(_), None) => return internal(),
                 };
                 match serde_json::from_value::<Event>(payload) {
-                    Ok(event) => handle_event(self.gate.as_ref().map_err(|_| ()), event, now),
-                    // Not a viewer-request event: fail closed.
-                    Err(_) => internal(),
+                    Ok(event) => handle_event(GateState::of(&self.gate), event, now),
+                    // Not an event we can read: fail closed (or keep the origin's answer).
+                    Err(_) => fault_keeping(kept.clone()),
                 }
             }))
-            .unwrap_or_else(|_| internal());
+            .unwrap_or_else(|_| fault_keeping(kept));
             if let Some(line) = &handled.log {
                 println!("{line}");
             }

@@ -14,30 +14,38 @@ use std::sync::OnceLock;
 
 use wasm_bindgen::prelude::*;
 
-#[path = "../../../../crates/handler/src/apply.rs"]
-mod apply;
 #[path = "../../../../crates/handler/src/decide.rs"]
 mod decide;
 #[path = "../../../../crates/handler/src/event.rs"]
 pub mod event;
+#[path = "../../../../crates/handler/src/event_handling.rs"]
+mod event_handling;
+#[path = "../../../../crates/handler/src/generated.rs"]
+mod generated;
+#[path = "../../../../crates/handler/src/load.rs"]
+mod load;
+#[path = "../../../../crates/handler/src/origin_response.rs"]
+mod origin_response;
 
-pub use apply::{Handled, gate_from_json, handle_event, handle_event_json};
-pub use decide::{Deny, Forward, Outcome, RequestView, decide, log_line, response};
+pub use decide::{Deny, Forward, Outcome, RequestView, decide, log_line};
 pub use edgegate_core::{Gate, Reason};
+pub use event_handling::{GateState, Handled, handle_event, handle_event_json};
+pub use generated::response;
+pub use load::gate_from_json;
 
 static GATE: OnceLock<Result<Gate, String>> = OnceLock::new();
 
-fn gate() -> Result<&'static Gate, ()> {
+fn gate() -> GateState<'static> {
     match GATE.get() {
-        Some(Ok(gate)) => Ok(gate),
-        _ => Err(()),
+        Some(Ok(gate)) => GateState::Ready(gate),
+        _ => GateState::Misconfigured,
     }
 }
 
 /// Parses edgegate.json; returns the error text, if any.
 #[wasm_bindgen]
 pub fn configure(json: &str) -> Option<String> {
-    let parsed = gate_from_json(json);
+    let parsed = gate_from_json(json).map_err(|e| e.to_string());
     let error = parsed.as_ref().err().cloned();
     let _ = GATE.set(parsed);
     error
@@ -73,10 +81,10 @@ pub fn decide_fields(
         request_id,
         distribution_id,
     };
-    let Ok(gate) = gate() else { return String::new() };
+    let GateState::Ready(gate) = gate() else { return String::new() };
     let out = match decide(gate, &view, now as u64) {
         Outcome::Forward(f) => serde_json::json!({ "u": f.uri, "q": f.querystring, "c": f.cookies }),
-        Outcome::Deny(d) => serde_json::json!({ "r": response(d.reason, Some(gate.methods())), "l": d.log }),
+        Outcome::Deny(d) => serde_json::json!({ "r": d.response.to_cloudfront(), "l": d.log }),
     };
     out.to_string()
 }
