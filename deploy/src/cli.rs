@@ -8,11 +8,11 @@ use crate::aws::distribution::ReconfigureArgs;
 use crate::aws::publish::{BootstrapArgs, PublishArgs};
 use crate::aws::versions::{PruneArgs, VersionsArgs};
 use crate::bundle::BundleArgs;
+use crate::doctor::DoctorArgs;
 use crate::handle::HandleArgs;
 use crate::output::{Output, Status};
 use crate::reindex::ReindexArgs;
 use crate::serve::ServeArgs;
-use crate::doctor::DoctorArgs;
 use crate::tokens::{GenerateSecretArgs, SignArgs, VerifyArgs};
 
 #[derive(Debug, Parser)]

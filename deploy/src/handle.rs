@@ -55,7 +55,7 @@ pub fn run(args: &HandleArgs, out: Output) -> anyhow::Result<Status> {
         );
     }
     let now = now_or_clock(args.now)?;
-    let handled = edgegate_handler::handle_event_value(edgegate_handler::GateState::Ready(&loaded.gate), event, now);
+    let handled = edgegate_handler::handle_event_value(edgegate_handler::GateState::Ready(&loaded.gate), &event, now);
     if let Some(line) = &handled.log {
         eprintln!("{line}");
     }

@@ -56,16 +56,18 @@ pub fn exit_code_for(error: &anyhow::Error) -> u8 {
     if error.chain().any(|e| e.downcast_ref::<AwsFailure>().is_some()) { 3 } else { 2 }
 }
 
-/// Writes to standard output and returns the error instead of panicking as `print!` does,
-/// so a closed pipe reaches `main` as an error it can recognise ([`is_broken_pipe`]).
+/// Writes to standard output without `print!`'s panic on a closed pipe. A reader that went
+/// away (`edgegate versions | head -1`) discards the rest of the output and nothing else: the
+/// command still ends with its own status, so `verify`'s "no" stays exit 1 rather than
+/// becoming a 0 (or a panic's 101, which is no SPEC §7 code).
 pub fn write_stdout(args: fmt::Arguments<'_>, newline: bool) -> anyhow::Result<()> {
     use std::io::Write as _;
     let mut stdout = std::io::stdout().lock();
-    stdout.write_fmt(args)?;
-    if newline {
-        stdout.write_all(b"\n")?;
+    let written = stdout.write_fmt(args).and_then(|()| if newline { stdout.write_all(b"\n") } else { Ok(()) });
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
     }
-    Ok(())
 }
 
 /// True when the error is a write to a pipe whose reader has gone.

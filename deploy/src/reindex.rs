@@ -600,7 +600,9 @@ fn print_text(report: &Report) -> anyhow::Result<()> {
     }
     let changed: u64 = report.by_class.values().map(|c| c.changed).sum();
     if report.versioned.is_none() {
-        outln!("  note: could not read the bucket's versioning (s3:GetBucketVersioning); if it is versioned, each changed object gained a new version")?;
+        outln!(
+            "  note: could not read the bucket's versioning (s3:GetBucketVersioning); if it is versioned, each changed object gained a new version"
+        )?;
     }
     if report.versioned == Some(true) && changed > 0 {
         outln!(

@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context as _, bail};
-use edgegate_core::path::{canonicalize, encode_forward, percent_decode};
+use edgegate_core::path::{canonicalize_with, encode_forward, percent_decode};
 use edgegate_core::token::ParsedToken;
 use edgegate_core::{Claims, Reason, Scope};
 use serde::Serialize;
@@ -29,14 +29,25 @@ pub enum Place {
     Query,
     /// `/__token__=.../path` (a signed base URL).
     Path,
+    /// A path token encoded twice, for `sources.list` (`--for apt`).
+    #[value(skip)]
+    Apt,
+}
+
+/// Clients whose configuration files need their own URL form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Client {
+    /// A `deb` line in `sources.list`: a path-token base URL, encoded twice.
+    Apt,
 }
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
     #[arg(long)]
     pub config: PathBuf,
-    /// ACL pattern (repeat for several; joined with `!`).
-    #[arg(long, conflicts_with = "url", required_unless_present = "url")]
+    /// ACL pattern: repeat for several, or join them with `!` as EdgeAuth libraries do
+    /// (`--acl '/a/*!/b/*'`).
+    #[arg(long, value_delimiter = '!', conflicts_with = "url", required_unless_present = "url")]
     pub acl: Vec<String>,
     /// Path for a URL token (valid for exactly this path). Percent-encoding is allowed:
     /// the token is signed over the canonical, decoded path (SPEC §3), as the gate checks it.
@@ -63,9 +74,13 @@ pub struct SignArgs {
     /// Print a signed URL on this base instead of the bare token.
     #[arg(long)]
     pub base_url: Option<String>,
-    /// Where the token goes in the signed URL.
-    #[arg(long, value_enum, default_value_t = Place::Query, requires = "base_url")]
-    pub place: Place,
+    /// Where the token goes in the signed URL (default: query; path with `--for apt`).
+    #[arg(long, value_enum, requires = "base_url")]
+    pub place: Option<Place>,
+    /// Print the URL in the form this client's configuration needs: `apt` decodes `%XX` in
+    /// `sources.list` once, so its path token is percent-encoded twice (SPEC §4).
+    #[arg(long = "for", value_enum, requires = "base_url")]
+    pub for_client: Option<Client>,
     /// Current time, Unix seconds (default: the system clock); `--ttl` counts from it.
     #[arg(long)]
     pub now: Option<u64>,
@@ -195,16 +210,33 @@ fn signed_url(
         None => rest.to_owned(),
     };
     let value = encode_token(token);
+    // apt decodes `%XX` once when it reads sources.list, before it builds request URLs; a
+    // second encoding survives that, so the gate receives the singly-encoded token.
+    let value = if place == Place::Apt { encode_token(&value) } else { value };
     Ok(match place {
         Place::Query => {
             let separator = if rest.contains('?') { '&' } else { '?' };
             format!("{origin}{rest}{separator}{token_name}={value}")
         }
-        Place::Path => {
+        Place::Path | Place::Apt => {
             let rest = if rest.is_empty() || rest.starts_with('?') { format!("/{rest}") } else { rest };
             format!("{origin}/{token_name}={value}{rest}")
         }
     })
+}
+
+/// Where the token goes: `--place`, or what `--for` needs.
+fn place(args: &SignArgs) -> anyhow::Result<Place> {
+    match (args.for_client, args.place) {
+        (None, place) => Ok(place.unwrap_or(Place::Query)),
+        (Some(Client::Apt), Some(Place::Query)) => {
+            bail!("--for apt: apt needs a signed base URL, i.e. a path token; drop --place query")
+        }
+        (Some(Client::Apt), _) if args.url.is_some() => {
+            bail!("--for apt: a sources.list line needs a base URL valid for a whole tree; sign it with --acl, not --url")
+        }
+        (Some(Client::Apt), _) => Ok(Place::Apt),
+    }
 }
 
 #[derive(Serialize)]
@@ -230,7 +262,7 @@ pub fn sign(args: &SignArgs, out: Output) -> anyhow::Result<Status> {
     }
     let (scope, url_path) = match &args.url {
         Some(url) => {
-            let canonical = canonicalize(url).map_err(|e| anyhow::anyhow!("--url: {e}"))?;
+            let canonical = canonicalize_with(url, gate.encoded_slash()).map_err(|e| anyhow::anyhow!("--url: {e}"))?;
             (Scope::Url(url.clone()), Some(canonical))
         }
         None => (Scope::Acl(args.acl.clone()), None),
@@ -239,7 +271,7 @@ pub fn sign(args: &SignArgs, out: Output) -> anyhow::Result<Status> {
         Claims { ip: args.ip.clone(), start: args.st, expires, scope, id: args.id.clone(), data: args.data.clone() };
     let token = gate.sign(&claims).map_err(|e| anyhow::anyhow!("cannot sign: {e}"))?;
     let url = match &args.base_url {
-        Some(base) => Some(signed_url(base, url_path.as_deref(), gate.token_name(), &token, args.place)?),
+        Some(base) => Some(signed_url(base, url_path.as_deref(), gate.token_name(), &token, place(args)?)?),
         None => None,
     };
     if expires.saturating_add(loaded.config.leeway_seconds) < now {
@@ -270,7 +302,8 @@ struct Denial {
 }
 
 fn check(args: &VerifyArgs, gate: &edgegate_core::Gate, now: u64) -> Result<String, Denial> {
-    let path = canonicalize(&args.path).map_err(|e| Denial { reason: Reason::BadPath, detail: Some(e.to_string()) })?;
+    let path = canonicalize_with(&args.path, gate.encoded_slash())
+        .map_err(|e| Denial { reason: Reason::BadPath, detail: Some(e.to_string()) })?;
     // The gate percent-decodes every token value it finds (SPEC §4); doing the same here
     // makes `verify` answer exactly as the gate would. Raw token text without `%` is
     // unchanged by decoding.
@@ -353,6 +386,11 @@ mod tests {
         assert_eq!(p.ok().as_deref(), Some("https://cdn.example.com/__token__=exp%3D1/"));
         let p = signed_url("https://cdn.example.com/", Some("/p"), "__token__", "exp=1", Place::Path);
         assert_eq!(p.ok().as_deref(), Some("https://cdn.example.com/__token__=exp%3D1/p"));
+        let apt = signed_url("https://cdn.example.com/acme/main/debian", None, "__token__", "acl=/acme/*", Place::Apt);
+        assert_eq!(
+            apt.ok().as_deref(),
+            Some("https://cdn.example.com/__token__=acl%253D%252Facme%252F%252A/acme/main/debian")
+        );
         assert!(signed_url("https://cdn.example.com/base", Some("/p"), "t", "x", Place::Query).is_err());
         assert!(signed_url("cdn.example.com/base", None, "t", "x", Place::Query).is_err());
         assert!(signed_url("https:///base", None, "t", "x", Place::Query).is_err());

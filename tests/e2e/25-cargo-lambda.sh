@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The native `edgegate-lambda` binary under cargo-lambda's Runtime API emulator, over every
-# fixture in fixtures/events/: `cargo lambda watch` runs the real lambda_runtime loop, and
+# fixture in fixtures/events/ (origin-response/ included): `cargo lambda watch` runs the
+# real lambda_runtime loop, and
 # `cargo lambda invoke --data-file EVENT.json` sends each event through it. The returned
 # JSON must deep-equal the fixture's expected result, and the function's log lines (its
 # stdout, captured from the watch process) must carry the expected reason for each
@@ -14,7 +15,8 @@
 #
 # Misconfiguration: a second instance runs with EDGEGATE_CONFIG pointing at
 # fixtures/events/misconfigured/edgegate.json, a third at a file that does not exist;
-# both must answer the misconfigured fixtures with 500 `misconfigured`.
+# both must answer the misconfigured fixtures with 500 `misconfigured`. The options/
+# fixtures run with their own fixtures/events/options/edgegate.json.
 #
 # Prints `cargo-lambda: N passed, 0 failed`; exits non-zero on any difference. A missing
 # cargo-lambda is a failure, not a skip (tests/setup.sh installs it).
@@ -174,9 +176,13 @@ main_cases = cases(events)
 misconfigured_cases = cases(events / "misconfigured")
 if len(main_cases) < 30 or not misconfigured_cases:
     sys.exit(f"cargo-lambda: only {len(main_cases)} fixtures and {len(misconfigured_cases)} misconfigured ones")
+# Origin-response events go through the same function (it dispatches on eventType).
+origin_cases = cases(events / "origin-response")
+if len(origin_cases) < 8:
+    sys.exit(f"cargo-lambda: only {len(origin_cases)} origin-response fixtures")
 
 by_now = {}
-for path, expected in main_cases:
+for path, expected in main_cases + origin_cases:
     by_now.setdefault(expected["now"], []).append((path, expected))
 for now, group in sorted(by_now.items()):
     run_group(f"now={now}", good_config, now, group)

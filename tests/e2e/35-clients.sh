@@ -105,6 +105,16 @@ mkdir -p "$repos"
 start gate url_gate "$edgegate" serve --config "$config" --origin "$repos" --listen 127.0.0.1:0
 start app url_app "$python" "$here/app.py" --gate "$url_gate" --key "$key" --hmac-log "$tmp/app-hmacs"
 start badapp url_badapp "$python" "$here/app.py" --gate "$url_gate" --key "$wrong_key" --hmac-log "$tmp/app-hmacs"
+# `make run`'s set-up on these repositories: no --config (development key), and the
+# repository application edgegate serve starts on a second port, signing with its own signer.
+start devgate url_devgate "$edgegate" serve --origin "$repos" --listen 127.0.0.1:0
+url_serveapp=""
+for _ in $(seq 1 50); do
+  url_serveapp=$(sed -n 's/^carrying a URL token for that path, valid [0-9]* min): \(http:[^ ]*\)\/$/\1/p' "$tmp/devgate.out")
+  [ -n "$url_serveapp" ] && break
+  sleep 0.1
+done
+[ -n "$url_serveapp" ] || die "edgegate serve (development key) printed no repository application URL"
 
 # base CONFIG PREFIX: a signed base URL (path token) with the ACL PREFIX*, ending in PREFIX.
 base() {
@@ -119,7 +129,7 @@ for eco in apt rpm pypi npm gems; do
   wrong[$eco]=$(base "$tmp/wrong.toml" "/$eco/")
 done
 # npm's packuments name the tarball by absolute URL: the base-URL flow's carry the signed one.
-PYTHON="$python" bash "$here/build-repos.sh" "$repos" "$url_app" "${good[npm]}" >/dev/null ||
+PYTHON="$python" bash "$here/build-repos.sh" "$repos" "$url_app" "${good[npm]}" "$url_serveapp" >/dev/null ||
   die "building the repositories failed"
 
 deb="$repos/apt/pool/main/libedge++_1.0~rc1-1_all.deb"
@@ -131,7 +141,9 @@ gemfile="$repos/gems/gems/edge_demo-1.0.0.gem"
 
 # The gate's log since a mark: each run checks only the lines it caused.
 mark() { wc -l <"$tmp/gate.err"; }
-logged() { tail -n +$(($1 + 1)) "$tmp/gate.err" | grep -q "\"reason\":\"$2\""; }
+# (No `grep -q` after a pipe: it exits at the first match, tail dies of SIGPIPE, and
+# pipefail turns the match into a failure.)
+logged() { tail -n +$(($1 + 1)) "$tmp/gate.err" | grep "\"reason\":\"$2\"" >/dev/null; }
 # refused NAME MARK REASON RC FILE: the client failed (non-zero, no artifact) and the gate
 # logged REASON.
 refused() {
@@ -304,6 +316,17 @@ flow gem application "$url_app/gems/" "$gemfile"
 flow gem base-url "${good[gems]}" "$gemfile"
 negatives gem "$url_gate/gems/" "$url_badapp/gems/" "${wrong[gems]}"
 
+# --- the application inside edgegate serve (make run) -----------------------------------------
+echo "clients: the repository application of edgegate serve (make run: development key, second port)"
+flow apt serve-app "deb [trusted=yes] $url_serveapp/apt stable main" "$deb"
+flow dnf serve-app "$url_serveapp/rpm/" "$rpm"
+flow pip serve-app "$url_serveapp/pypi-app2/simple/" "$whl"
+flow npm serve-app "$url_serveapp/npm-app2/" "$tgz"
+check "npm serve-app: scoped @acme/widget tarball byte-identical" same_file "$scoped_artifact" "$scoped_tgz"
+flow gem serve-app "$url_serveapp/gems/" "$gemfile"
+check "serve-app: the files came through the development-key gate (>= 10 forwards)" bash -c \
+  "[ \$(grep -c '\"status\":200' '$tmp/devgate.err') -ge 10 ]"
+
 # --- logs and host --------------------------------------------------------------------------
 echo "clients: logs and host state"
 leaked=""
@@ -318,7 +341,8 @@ while read -r h; do
   grep -q "$h" "$tmp/gate.err" && leaked+=" app"
 done <"$tmp/app-hmacs"
 check "no token HMAC in the gate's log (${#good[@]} + ${#wrong[@]} base URLs, $n_app application tokens)" test -z "$leaked"
-check "no hmac value of any shape in the gate's log" bash -c "! grep -qiE 'hmac(=|%3D)[0-9a-f]{8}' '$tmp/gate.err'"
+check "no hmac value of any shape in either gate's log" \
+  bash -c "! grep -qiE 'hmac(=|%3D)[0-9a-f]{8}' '$tmp/gate.err' '$tmp/devgate.err'"
 check "the application issued tokens (the application flow went through it)" test "$n_app" -gt 20
 changed=$(host_changed)
 check "the host's apt, dnf, pip, npm and gem state is unchanged" test -z "$changed"

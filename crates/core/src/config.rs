@@ -124,7 +124,10 @@ impl CacheConfig {
             // A header value: CloudFront and S3 refuse control characters, and an empty
             // value would leave the object's caching to CloudFront's defaults.
             if value.trim().is_empty() || value.bytes().any(|b| b < b' ' || b == 0x7F) {
-                return Err(ConfigError::new(field, "must be a non-empty Cache-Control value without control characters"));
+                return Err(ConfigError::new(
+                    field,
+                    "must be a non-empty Cache-Control value without control characters",
+                ));
             }
         }
         for (i, rule) in self.rules.iter().enumerate() {
@@ -298,7 +301,8 @@ impl Config {
             }
         }
         for (i, name) in self.forward_query.iter().enumerate() {
-            if name.is_empty() || name.bytes().any(|b| matches!(b, b'&' | b'=' | b'%' | b'#') || b <= b' ' || b >= 0x7F) {
+            if name.is_empty() || name.bytes().any(|b| matches!(b, b'&' | b'=' | b'%' | b'#') || b <= b' ' || b >= 0x7F)
+            {
                 return Err(ConfigError::new(format!("forward_query[{i}]"), "not a plain query parameter name"));
             }
             if *name == self.token_name {

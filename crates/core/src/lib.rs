@@ -15,5 +15,5 @@ pub mod redact;
 pub mod token;
 
 pub use config::{CacheClass, CacheConfig, CacheRule, Config, ConfigError, EncodedSlash, KeyConfig, Secret};
-pub use gate::{Claims, canonical_ip, Gate, Scope, SignError, Verified};
+pub use gate::{Claims, Gate, Scope, SignError, Verified, canonical_ip};
 pub use reason::Reason;

@@ -18,7 +18,11 @@ const PATHS: &[PathCase] = &[
     // S3 reads it; npm asks for scoped packages as `/@scope%2fname`.
     ("/a%2Fb", Ok("/a/b"), Some("/a/b")),
     ("/a%2fb", Ok("/a/b"), Some("/a/b")),
-    ("/@acme%2fleft-pad/-/left-pad-1.0.0.tgz", Ok("/@acme/left-pad/-/left-pad-1.0.0.tgz"), Some("/@acme/left-pad/-/left-pad-1.0.0.tgz")),
+    (
+        "/@acme%2fleft-pad/-/left-pad-1.0.0.tgz",
+        Ok("/@acme/left-pad/-/left-pad-1.0.0.tgz"),
+        Some("/@acme/left-pad/-/left-pad-1.0.0.tgz"),
+    ),
     ("/a/..%2Fb", Err(PathError::DotDot), None),
     ("/a/%2E%2E%2Fb", Err(PathError::DotDot), None),
     ("/a%2F..%2Fb", Err(PathError::DotDot), None),
@@ -278,7 +282,8 @@ fn search_order_is_path_then_query_then_cookie_and_all_are_stripped() {
     // SPEC §4: only `forward_query` parameters reach the origin (none by default).
     assert_eq!(located.querystring.as_deref(), Some(""));
     let allowed = ["a".to_string()];
-    let kept = locate("/__token__=P/x", Some("__token__=Q&a=1"), &[], LocateOptions { forward_query: &allowed, ..options() });
+    let kept =
+        locate("/__token__=P/x", Some("__token__=Q&a=1"), &[], LocateOptions { forward_query: &allowed, ..options() });
     assert_eq!(kept.querystring.as_deref(), Some("a=1"));
     assert_eq!(located.cookies, Some(vec!["s=1".to_string()]));
 

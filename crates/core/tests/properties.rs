@@ -59,7 +59,6 @@ prop_compose! {
     }
 }
 
-
 /// The obvious glob matcher, by dynamic programming over characters: the reference the
 /// linear matcher is checked against. `matched[j]`: the first `i` pattern characters
 /// match the first `j` path characters.
@@ -84,7 +83,8 @@ fn reference_glob(pattern: &str, path: &str) -> bool {
 /// Patterns and paths over a small alphabet (so that runs recur and matches are common),
 /// with multibyte characters of two, three and four bytes.
 fn glob_alphabet(wild: bool) -> impl Strategy<Value = String> {
-    let chars: &'static [char] = if wild { &['a', 'b', '/', 'é', '日', '🦀', '*', '?'] } else { &['a', 'b', '/', 'é', '日', '🦀'] };
+    let chars: &'static [char] =
+        if wild { &['a', 'b', '/', 'é', '日', '🦀', '*', '?'] } else { &['a', 'b', '/', 'é', '日', '🦀'] };
     prop::collection::vec(prop::sample::select(chars), 0..14).prop_map(|c| c.into_iter().collect())
 }
 

@@ -7,6 +7,7 @@ use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 
 use edgegate_core::{Gate, Reason};
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::decide::{Outcome, RequestView, decide, log_line};
@@ -134,10 +135,9 @@ pub fn handle_event(gate: GateState<'_>, event: Event, now: u64) -> Handled {
         return respond(Reason::Misconfigured, None, log);
     };
     match decide(gate, &view, now) {
-        Outcome::Deny(deny) => Handled {
-            result: HandlerResult::Respond(deny.response.to_cloudfront()),
-            log: Some(deny.log),
-        },
+        Outcome::Deny(deny) => {
+            Handled { result: HandlerResult::Respond(deny.response.to_cloudfront()), log: Some(deny.log) }
+        }
         Outcome::Forward(forward) => {
             drop(cookies);
             Handled { result: HandlerResult::Forward(apply_forward(request, forward)), log: None }
@@ -183,32 +183,36 @@ pub fn origin_response_of(event: &Value) -> Option<&Value> {
     cf.get("response").filter(|response| !response.is_null())
 }
 
-/// The answer to an event the function could not handle (it does not parse, or a runtime
-/// fault happened while handling it): the origin's response unchanged for an
+/// The answer to an event the function could not handle (the event types refuse it, or a
+/// runtime fault happened while handling it): the origin's response unchanged for an
 /// origin-response event (a file that exists is never turned into an error), 500
-/// `internal` for anything else. Both with an `internal` log line.
+/// `internal` for anything else. Both with an `internal` log line naming what the event
+/// names (request id, distribution id, method, client address: as `index.mjs` logs a
+/// fault), never its path.
 pub fn fault(event: &Value) -> Handled {
-    fault_keeping(origin_response_of(event).cloned())
-}
-
-/// [`fault`] from a copy of [`origin_response_of`] taken before the event was consumed.
-pub fn fault_keeping(origin_response: Option<Value>) -> Handled {
-    let mut handled = internal();
-    if let Some(response) = origin_response {
-        handled.result = HandlerResult::Unchanged(response);
+    let text = |pointer: &str| event.pointer(pointer).and_then(Value::as_str).unwrap_or("");
+    let view = RequestView {
+        method: text("/Records/0/cf/request/method"),
+        uri: "",
+        querystring: None,
+        cookies: &[],
+        client_ip: text("/Records/0/cf/request/clientIp"),
+        request_id: text("/Records/0/cf/config/requestId"),
+        distribution_id: text("/Records/0/cf/config/distributionId"),
+    };
+    let log = Some(log_line(Reason::Internal, &view, "", None));
+    match origin_response_of(event) {
+        Some(kept) => Handled { result: HandlerResult::Unchanged(kept.clone()), log },
+        None => Handled { result: HandlerResult::Respond(response(Reason::Internal, None)), log },
     }
-    handled
 }
 
-/// [`handle_event`] over a JSON value (what `lambda_runtime` delivers). An event the types
-/// refuse is answered as [`fault`] says.
-pub fn handle_event_value(gate: GateState<'_>, event: Value, now: u64) -> Handled {
-    // Only origin-response events pay for this copy; it is what they answer if the typed
-    // read below fails.
-    let kept = origin_response_of(&event).cloned();
-    match serde_json::from_value::<Event>(event) {
-        Ok(event) => handle_event(gate, event, now),
-        Err(_) => fault_keeping(kept),
+/// [`handle_event`] over a JSON value (what `lambda_runtime` delivers). Read by reference,
+/// so that an event the types refuse is still there to be answered as [`fault`] says.
+pub fn handle_event_value(gate: GateState<'_>, event: &Value, now: u64) -> Handled {
+    match Event::deserialize(event) {
+        Ok(parsed) => handle_event(gate, parsed, now),
+        Err(_) => fault(event),
     }
 }
 
@@ -217,7 +221,7 @@ pub fn handle_event_value(gate: GateState<'_>, event: Value, now: u64) -> Handle
 /// goes to the log, never its message (it may quote a token).
 pub fn handle_event_json(gate: GateState<'_>, event_json: &str, now: u64) -> Handled {
     match serde_json::from_str::<Value>(event_json) {
-        Ok(event) => handle_event_value(gate, event, now),
+        Ok(event) => handle_event_value(gate, &event, now),
         Err(_) => internal(),
     }
 }

@@ -457,9 +457,10 @@ fn without_gate(view: &RequestView<'_>, now: u64) -> Result<Held, ()> {
         Handled { result: HandlerResult::Respond(response), log } => deny_held(response, log.unwrap_or_default()),
         // Fail closed: a forward without a configuration is never passed on (and the event
         // built above is a viewer request, so nothing else can come back).
-        Handled { result: HandlerResult::Forward(_) | HandlerResult::OriginResponse(_) | HandlerResult::Unchanged(_), .. } => {
-            Err(())
-        }
+        Handled {
+            result: HandlerResult::Forward(_) | HandlerResult::OriginResponse(_) | HandlerResult::Unchanged(_),
+            ..
+        } => Err(()),
     }
 }
 

@@ -275,7 +275,7 @@ fn every_origin_response_fixture_gives_the_expected_result() {
         if let Ok(event) = serde_json::from_value::<Event>(raw.clone()) {
             problems.extend(check(case, &handle_event(GateState::Ready(&gate), event, case.now)));
         }
-        problems.extend(check(case, &handle_event_value(GateState::Ready(&gate), raw, case.now)));
+        problems.extend(check(case, &handle_event_value(GateState::Ready(&gate), &raw, case.now)));
         problems.extend(check(case, &handle_event_json(GateState::Ready(&gate), &case.event_text, case.now)));
     }
     assert!(problems.is_empty(), "{} problems in {} fixtures:\n{}", problems.len(), cases.len(), problems.join("\n"));
@@ -291,7 +291,7 @@ fn origin_responses_change_only_cache_control() {
     for case in cases(&root.join("fixtures/events/origin-response")) {
         let raw: Value = serde_json::from_str(&case.event_text).unwrap();
         let original = raw["Records"][0]["cf"]["response"].clone();
-        let handled = handle_event_value(GateState::Ready(&gate), raw, case.now);
+        let handled = handle_event_value(GateState::Ready(&gate), &raw, case.now);
         let got = serde_json::to_value(&handled.result).unwrap();
         if original.is_null() {
             // No origin answer to keep: the one case that can only be an error.
@@ -331,7 +331,7 @@ fn misconfigured_origin_responses_pass_unchanged() {
     for case in cases(&root.join("fixtures/events/origin-response")) {
         let raw: Value = serde_json::from_str(&case.event_text).unwrap();
         let original = raw["Records"][0]["cf"]["response"].clone();
-        let handled = handle_event_value(GateState::Misconfigured, raw, case.now);
+        let handled = handle_event_value(GateState::Misconfigured, &raw, case.now);
         if original.is_null() {
             assert_eq!(serde_json::to_value(&handled.result).unwrap(), case.result, "{}", case.name);
             continue;

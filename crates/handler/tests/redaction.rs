@@ -77,7 +77,11 @@ fn shapes(token: &str) -> Vec<(&'static str, String, String)> {
         ("path token and a bad escape (bad-path logs the raw path)", format!("/{name}={split}/a%zz.deb"), q.clone()),
         ("path token and '..' (bad-path)", format!("/{name}={split}/../a.deb"), q.clone()),
         ("path token and %2F..%2F (bad-path)", format!("/{name}={once}/a%2F..%2Fb.deb"), q.clone()),
-        ("valid query token, second token in the path", format!("/{name}={once}/acme/other/a.deb"), format!("{name}={once}")),
+        (
+            "valid query token, second token in the path",
+            format!("/{name}={once}/acme/other/a.deb"),
+            format!("{name}={once}"),
+        ),
         ("valid query token on the root", "/".to_string(), format!("{name}={once}")),
     ]
 }

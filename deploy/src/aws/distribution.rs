@@ -28,6 +28,10 @@ pub struct ReconfigureArgs {
     /// Associate with every cache behaviour.
     #[arg(long, conflicts_with = "path_patterns")]
     pub all_behaviors: bool,
+    /// Also attach the same version to origin-response, which sets each answer's
+    /// `Cache-Control` from its cache class (SPEC §9): packages cached, metadata never.
+    #[arg(long)]
+    pub cache_headers: bool,
     /// Show each behaviour's associations before and after; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -87,7 +91,12 @@ pub enum Targets {
 /// Sets the viewer-request association on the targeted behaviours of `config`, in place, and
 /// reports each one. Behaviours that need no change, and everything outside the
 /// associations, are left exactly as they came.
-pub fn plan(config: &mut DistributionConfig, arn: &str, targets: &Targets) -> anyhow::Result<Vec<BehaviourPlan>> {
+pub fn plan(
+    config: &mut DistributionConfig,
+    arn: &str,
+    targets: &Targets,
+    events: &[EventType],
+) -> anyhow::Result<Vec<BehaviourPlan>> {
     let mut plans = Vec::new();
     let default = config.default_cache_behavior.as_mut().context("the distribution has no default cache behaviour")?;
     plans.push(associate(
@@ -95,6 +104,7 @@ pub fn plan(config: &mut DistributionConfig, arn: &str, targets: &Targets) -> an
         default.function_associations.as_ref(),
         None,
         arn,
+        events,
     )?);
 
     let behaviours = config.cache_behaviors.as_mut().and_then(|b| b.items.as_mut());
@@ -115,7 +125,13 @@ pub fn plan(config: &mut DistributionConfig, arn: &str, targets: &Targets) -> an
     };
     for b in selected {
         let pattern = Some(b.path_pattern.clone());
-        plans.push(associate(&mut b.lambda_function_associations, b.function_associations.as_ref(), pattern, arn)?);
+        plans.push(associate(
+            &mut b.lambda_function_associations,
+            b.function_associations.as_ref(),
+            pattern,
+            arn,
+            events,
+        )?);
     }
     Ok(plans)
 }
@@ -125,36 +141,51 @@ fn associate(
     functions: Option<&FunctionAssociations>,
     path_pattern: Option<String>,
     arn: &str,
+    events: &[EventType],
 ) -> anyhow::Result<BehaviourPlan> {
     let items: Vec<LambdaFunctionAssociation> = lambdas.as_ref().and_then(|l| l.items.clone()).unwrap_or_default();
     let before: Vec<Association> = items.iter().map(Association::from).collect();
-    let wanted = LambdaFunctionAssociation::builder()
-        .lambda_function_arn(arn)
-        .event_type(EventType::ViewerRequest)
-        .include_body(false)
-        .build()?;
-
     let mut new_items = items.clone();
-    // CloudFront allows one association per event type, so there is at most one to replace;
-    // replacing in place keeps the operator's ordering.
-    let changed = match new_items.iter().position(|a| a.event_type == EventType::ViewerRequest) {
-        Some(i) if is_wanted(&new_items[i], arn) => false,
-        Some(i) => {
-            new_items[i] = wanted;
-            true
+    let mut changed = false;
+    for event in events {
+        let wanted =
+            LambdaFunctionAssociation::builder().lambda_function_arn(arn).event_type(event.clone()).include_body(false).build()?;
+        // CloudFront allows one association per event type, so there is at most one to
+        // replace; replacing in place keeps the operator's ordering.
+        match new_items.iter().position(|a| &a.event_type == event) {
+            Some(i) if is_wanted(&new_items[i], arn) => {}
+            // Viewer-request is ours by definition (the gate); origin-response may hold an
+            // operator's own function (security headers, say), which we never replace.
+            Some(i) if *event != EventType::ViewerRequest && !same_function(&new_items[i].lambda_function_arn, arn) => {
+                let label =
+                    path_pattern.as_ref().map_or("the default cache behaviour".to_owned(), |p| format!("cache behaviour {p}"));
+                bail!(
+                    "{label} already has {} on {}; CloudFront allows one function per event, so edgegate will not \
+                     replace it: remove it, or run without --cache-headers and reindex the bucket instead \
+                     (`edgegate reindex`, SPEC §9)",
+                    new_items[i].lambda_function_arn,
+                    event.as_str()
+                );
+            }
+            Some(i) => {
+                new_items[i] = wanted;
+                changed = true;
+            }
+            None => {
+                new_items.push(wanted);
+                changed = true;
+            }
         }
-        None => {
-            new_items.push(wanted);
-            true
-        }
-    };
+    }
     let plan_label = path_pattern.clone();
     if changed {
         // A CloudFront Function and a Lambda@Edge function cannot share viewer-request;
         // CloudFront would reject the whole update with a less specific message.
+        // (Origin-response has no CloudFront Function counterpart.)
         if let Some(f) = functions
             .and_then(|f| f.items.as_ref())
             .and_then(|items| items.iter().find(|f| f.event_type == EventType::ViewerRequest))
+            && events.contains(&EventType::ViewerRequest)
         {
             let label = plan_label.map_or("the default cache behaviour".to_owned(), |p| format!("cache behaviour {p}"));
             bail!(
@@ -169,6 +200,17 @@ fn associate(
     }
     let after = new_items.iter().map(Association::from).collect();
     Ok(BehaviourPlan { path_pattern, before, after, changed })
+}
+
+/// True when two Lambda ARNs name the same function, whatever their version qualifiers.
+fn same_function(a: &str, b: &str) -> bool {
+    fn unqualified(arn: &str) -> &str {
+        match arn.rsplit_once(':') {
+            Some((base, version)) if !version.is_empty() && version.bytes().all(|c| c.is_ascii_digit()) => base,
+            _ => arn,
+        }
+    }
+    unqualified(a) == unqualified(b)
 }
 
 fn is_wanted(a: &LambdaFunctionAssociation, arn: &str) -> bool {
@@ -193,12 +235,25 @@ pub struct Reconfigured {
     pub behaviors: Vec<BehaviourPlan>,
 }
 
-/// Attaches `arn` to the distribution; with `dry_run`, only reports.
+/// Attaches `arn` to the distribution's viewer-request event; with `dry_run`, only reports.
 pub async fn reconfigure_distribution(
     c: &Clients,
     arn: &VersionArn,
     distribution_id: &str,
     targets: &Targets,
+    dry_run: bool,
+) -> anyhow::Result<Reconfigured> {
+    reconfigure_events(c, arn, distribution_id, targets, &[EventType::ViewerRequest], dry_run).await
+}
+
+/// Attaches `arn` to each of `events` on the targeted behaviours; with `dry_run`, only
+/// reports.
+pub async fn reconfigure_events(
+    c: &Clients,
+    arn: &VersionArn,
+    distribution_id: &str,
+    targets: &Targets,
+    events: &[EventType],
     dry_run: bool,
 ) -> anyhow::Result<Reconfigured> {
     let qualifier = arn.version.to_string();
@@ -230,7 +285,7 @@ pub async fn reconfigure_distribution(
                 "the response carried no DistributionConfig",
             )
         })?;
-        let behaviors = plan(&mut config, &arn_text, targets)?;
+        let behaviors = plan(&mut config, &arn_text, targets, events)?;
         let changed = behaviors.iter().any(|b| b.changed);
         let report = |updated: bool, status: Option<String>, behaviors: Vec<BehaviourPlan>| Reconfigured {
             distribution_id: distribution_id.to_owned(),
@@ -294,7 +349,11 @@ pub async fn reconfigure(c: &Clients, args: &ReconfigureArgs, out: Output) -> an
     check_distribution_id(&args.distribution_id)?;
     let targets =
         if args.all_behaviors { Targets::All } else { Targets::Default { path_patterns: args.path_patterns.clone() } };
-    let done = reconfigure_distribution(c, &arn, &args.distribution_id, &targets, args.dry_run).await?;
+    let mut events = vec![EventType::ViewerRequest];
+    if args.cache_headers {
+        events.push(EventType::OriginResponse);
+    }
+    let done = reconfigure_events(c, &arn, &args.distribution_id, &targets, &events, args.dry_run).await?;
     if out == Output::Json {
         print_json(&done)?;
         return Ok(Status::Ok);
@@ -311,7 +370,7 @@ pub async fn reconfigure(c: &Clients, args: &ReconfigureArgs, out: Output) -> an
         outln!("dry run: nothing written to distribution {}", done.distribution_id)?;
     } else if !done.changed {
         outln!(
-            "distribution {} already uses {} on viewer-request; nothing to do",
+            "distribution {} already uses {} on every requested event; nothing to do",
             done.distribution_id,
             done.function_arn
         )?;

@@ -16,7 +16,7 @@ use aws_smithy_types::body::SdkBody;
 
 use super::arn::{VersionArn, parse_version_arn};
 use super::clients::{Clients, Pace};
-use super::distribution::{CONFLICT_ATTEMPTS, Targets, reconfigure_distribution};
+use super::distribution::{CONFLICT_ATTEMPTS, Targets, reconfigure_distribution, reconfigure_events};
 use super::function::code_sha256;
 use super::publish::{bootstrap_function, publish_bundle};
 use super::versions::{Reference, references};
@@ -839,4 +839,75 @@ async fn prune_stops_on_any_other_delete_error() {
     assert_eq!(failure.call, "lambda:DeleteFunction");
     assert_eq!(failure.resource, "packagecloud_cloudfront_auth:1");
     assert_eq!(failure.code.as_deref(), Some("AccessDeniedException"));
+}
+
+fn default_with_versions(viewer: &str, origin: &str) -> String {
+    format!(
+        "<LambdaFunctionAssociations><Quantity>2</Quantity><Items>{}{}</Items></LambdaFunctionAssociations>",
+        lambda_association(viewer, "viewer-request"),
+        lambda_association(origin, "origin-response")
+    )
+}
+
+const CACHE_HEADERS: [EventType; 2] = [EventType::ViewerRequest, EventType::OriginResponse];
+
+#[tokio::test]
+async fn cache_headers_adds_origin_response_of_the_same_version_next_to_viewer_request() {
+    let original = rich_config(&format!(
+        "<LambdaFunctionAssociations><Quantity>1</Quantity><Items>{}</Items></LambdaFunctionAssociations>",
+        lambda_association(OLD_ARN, "viewer-request")
+    ));
+    let (clients, http) = replay(vec![version_exists(7), config_response("ETAG-ONE", &original), updated("ETAG-TWO")]);
+    let targets = Targets::Default { path_patterns: vec![] };
+    let done = reconfigure_events(&clients, &arn(7), DIST, &targets, &CACHE_HEADERS, false).await.expect("reconfigure");
+    assert!(done.changed && done.updated);
+    let sent = http.actual_requests().last().map(body_text).expect("UpdateDistribution body");
+    let if_match = http.actual_requests().last().and_then(|r| r.headers().get("if-match").map(str::to_owned));
+    assert_eq!(if_match.as_deref(), Some("ETAG-ONE"));
+    let default = associations_xml(&sent, "DefaultCacheBehavior", "");
+    assert!(default.contains("<Quantity>2</Quantity>"), "{default}");
+    for event in ["viewer-request", "origin-response"] {
+        let expected = format!("<LambdaFunctionARN>{NEW_ARN}</LambdaFunctionARN><EventType>{event}</EventType>");
+        assert!(default.contains(&expected), "{event} not on version 7: {default}");
+    }
+    assert!(!default.contains(OLD_ARN), "{default}");
+}
+
+#[tokio::test]
+async fn cache_headers_never_replaces_another_functions_origin_response() {
+    let (clients, http) =
+        replay(vec![version_exists(7), config_response("ETAG-ONE", &rich_config(&default_with_origin_response()))]);
+    let targets = Targets::Default { path_patterns: vec![] };
+    let error = reconfigure_events(&clients, &arn(7), DIST, &targets, &CACHE_HEADERS, false).await.expect_err("refused");
+    let text = format!("{error:#}");
+    assert!(text.contains(HEADERS_ARN) && text.contains("origin-response"), "{text}");
+    let methods: Vec<String> = http.actual_requests().map(|r| r.method().to_owned()).collect();
+    assert_eq!(methods, vec!["GET", "GET"], "nothing written");
+}
+
+#[tokio::test]
+async fn cache_headers_rerun_on_a_finished_distribution_writes_nothing() {
+    let (clients, http) = replay(vec![
+        version_exists(7),
+        config_response("ETAG-ONE", &rich_config(&default_with_versions(NEW_ARN, NEW_ARN))),
+    ]);
+    let targets = Targets::Default { path_patterns: vec![] };
+    let done = reconfigure_events(&clients, &arn(7), DIST, &targets, &CACHE_HEADERS, false).await.expect("reconfigure");
+    assert!(!done.changed && !done.updated);
+    assert_eq!(http.actual_requests().count(), 2);
+}
+
+#[tokio::test]
+async fn cache_headers_moves_an_older_version_of_our_own_origin_response() {
+    let (clients, http) = replay(vec![
+        version_exists(7),
+        config_response("ETAG-ONE", &rich_config(&default_with_versions(OLD_ARN, OLD_ARN))),
+        updated("ETAG-TWO"),
+    ]);
+    let targets = Targets::Default { path_patterns: vec![] };
+    let done = reconfigure_events(&clients, &arn(7), DIST, &targets, &CACHE_HEADERS, false).await.expect("reconfigure");
+    assert!(done.changed && done.updated);
+    let sent = http.actual_requests().last().map(body_text).expect("body");
+    let default = associations_xml(&sent, "DefaultCacheBehavior", "");
+    assert!(!default.contains(OLD_ARN) && default.matches(NEW_ARN).count() == 2, "{default}");
 }

@@ -124,8 +124,7 @@ impl Query {
         match self {
             Query::None => None,
             Query::Only(names) => {
-                let extra: Vec<&str> =
-                    names.iter().filter(|n| !allowed.contains(n)).map(String::as_str).collect();
+                let extra: Vec<&str> = names.iter().filter(|n| !allowed.contains(n)).map(String::as_str).collect();
                 (!extra.is_empty()).then(|| extra.join(", "))
             }
             Query::AllExcept(_) | Query::All => Some("every query string".to_owned()),
@@ -254,8 +253,8 @@ impl Snapshot {
     /// The numbered version of our function an association runs, if it is one.
     fn our_version(&self, arn: &str) -> Option<VersionArn> {
         let v = parse_version_arn(arn).ok()?;
-        let ours = v.function == self.function_name
-            && self.newest.as_ref().is_none_or(|newest| newest.account == v.account);
+        let ours =
+            v.function == self.function_name && self.newest.as_ref().is_none_or(|newest| newest.account == v.account);
         ours.then_some(v)
     }
 
@@ -360,7 +359,9 @@ fn gate(s: &Snapshot, b: &Behaviour, findings: &mut Vec<Finding>) {
     if viewer.and_then(|arn| s.our_version(arn)).is_none() {
         let how = match viewer {
             None => "it has no viewer-request association".to_owned(),
-            Some(arn) => format!("its viewer-request runs {arn}, which is not a numbered version of {}", s.function_name),
+            Some(arn) => {
+                format!("its viewer-request runs {arn}, which is not a numbered version of {}", s.function_name)
+            }
         };
         findings.push(Finding {
             id: BEHAVIOUR_UNGATED,
@@ -417,10 +418,7 @@ fn caching(s: &Snapshot, b: &Behaviour, findings: &mut Vec<Finding>) {
         (None, Some(legacy)) => (
             legacy.min_ttl,
             format!("its legacy cache settings have MinTTL {}", legacy.min_ttl),
-            format!(
-                "Set MinTTL to 0 on {} (or attach the managed cache policy {ORIGIN_HEADERS_POLICY}).",
-                b.label()
-            ),
+            format!("Set MinTTL to 0 on {} (or attach the managed cache policy {ORIGIN_HEADERS_POLICY}).", b.label()),
         ),
         (None, None) => return,
     };
@@ -722,7 +720,8 @@ fn metadata(s: &Snapshot, findings: &mut Vec<Finding>) {
         match bucket {
             Some((name, prefix)) => {
                 let prefix = if prefix.is_empty() { String::new() } else { format!(" --prefix {prefix}") };
-                let config = if s.config_path.is_empty() { String::new() } else { format!(" --config {}", s.config_path) };
+                let config =
+                    if s.config_path.is_empty() { String::new() } else { format!(" --config {}", s.config_path) };
                 format!(
                     "{reconfigure} (every answer, future uploads too); or, for the objects already there, edgegate \
                      reindex --bucket {name}{prefix}{config}"
@@ -762,7 +761,11 @@ fn metadata(s: &Snapshot, findings: &mut Vec<Finding>) {
             done.push(key.clone());
             let users: Vec<String> = behaviours
                 .iter()
-                .filter(|x| s.origins_of(&x.target_origin_id).iter().any(|xo| xo.s3.as_ref().is_some_and(|x3| x3.bucket == s3.bucket) && xo.key_prefix() == key.1))
+                .filter(|x| {
+                    s.origins_of(&x.target_origin_id)
+                        .iter()
+                        .any(|xo| xo.s3.as_ref().is_some_and(|x3| x3.bucket == s3.bucket) && xo.key_prefix() == key.1)
+                })
                 .map(|x| x.resource())
                 .collect();
             let sampled = s.samples.get(&key).map(Vec::as_slice).unwrap_or_default();
@@ -830,18 +833,22 @@ mod tests {
         ];
         for (domain, expected) in cases {
             let got = s3_endpoint(domain);
-            let expected = expected.map(|(b, r, w)| S3Endpoint {
-                bucket: b.to_owned(),
-                region: r.map(str::to_owned),
-                website: w,
-            });
+            let expected =
+                expected.map(|(b, r, w)| S3Endpoint { bucket: b.to_owned(), region: r.map(str::to_owned), website: w });
             assert_eq!(got, expected, "{domain}");
         }
     }
 
     #[test]
     fn cache_control_values_that_forbid_caching() {
-        for yes in ["no-cache, no-store, max-age=0", "no-cache", "private, max-age=600", "max-age=0", "public, s-maxage=0, max-age=60", "No-Store"] {
+        for yes in [
+            "no-cache, no-store, max-age=0",
+            "no-cache",
+            "private, max-age=600",
+            "max-age=0",
+            "public, s-maxage=0, max-age=60",
+            "No-Store",
+        ] {
             assert!(forbids_caching(yes), "{yes}");
         }
         for no in ["public, max-age=31536000, immutable", "max-age=60", "s-maxage=60, max-age=0", "", "public"] {
@@ -859,10 +866,18 @@ mod tests {
             )
         };
         let scoped = format!(r#","Condition":{{"StringEquals":{{"AWS:SourceArn":"{arn}"}}}}"#);
-        let other = r#","Condition":{"StringEquals":{"AWS:SourceArn":"arn:aws:cloudfront::123456789012:distribution/EOTHER"}}"#;
+        let other =
+            r#","Condition":{"StringEquals":{"AWS:SourceArn":"arn:aws:cloudfront::123456789012:distribution/EOTHER"}}"#;
         let cases: &[(String, bool)] = &[
             (oac(r#""s3:ListBucket""#, r#""arn:aws:s3:::packages""#, &scoped), true),
-            (oac(r#"["s3:GetObject","s3:ListBucket"]"#, r#"["arn:aws:s3:::packages","arn:aws:s3:::packages/*"]"#, &scoped), true),
+            (
+                oac(
+                    r#"["s3:GetObject","s3:ListBucket"]"#,
+                    r#"["arn:aws:s3:::packages","arn:aws:s3:::packages/*"]"#,
+                    &scoped,
+                ),
+                true,
+            ),
             (oac(r#""s3:*""#, r#""arn:aws:s3:::packages*""#, ""), true),
             (oac(r#""s3:GetObject""#, r#""arn:aws:s3:::packages/*""#, &scoped), false),
             (oac(r#""s3:ListBucket""#, r#""arn:aws:s3:::packages/*""#, &scoped), false),

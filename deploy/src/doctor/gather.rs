@@ -197,7 +197,10 @@ fn event_name(e: &EventType) -> String {
 async fn newest_version(c: &Clients, name: &str) -> anyhow::Result<Option<crate::aws::arn::VersionArn>> {
     let versions = match function::list_versions(c, name).await {
         Ok(v) => v,
-        Err(e) if e.downcast_ref::<AwsFailure>().is_some_and(|f| f.code.as_deref() == Some("ResourceNotFoundException")) => {
+        Err(e)
+            if e.downcast_ref::<AwsFailure>()
+                .is_some_and(|f| f.code.as_deref() == Some("ResourceNotFoundException")) =>
+        {
             return Ok(None);
         }
         Err(e) => return Err(e),

@@ -143,7 +143,8 @@ impl Report {
             }
         }
         if self.findings.is_empty() {
-            let _ = writeln!(s, "\nno findings: every behaviour is gated and nothing reaches the bucket around the gate");
+            let _ =
+                writeln!(s, "\nno findings: every behaviour is gated and nothing reaches the bucket around the gate");
         }
         let _ = writeln!(s, "\n{}, {}", plural(self.errors, "error"), plural(self.warnings, "warning"));
         s

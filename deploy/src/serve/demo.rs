@@ -140,8 +140,14 @@ pub fn redirect<B>(gate: &Gate, gate_url: &str, req: &Request<B>, now: u64) -> R
         return response;
     }
     let path = req.uri().path();
-    let claims =
-        Claims { ip: None, start: None, expires: now + APP_TOKEN_TTL_SECONDS, scope: Scope::url(path), id: None, data: None };
+    let claims = Claims {
+        ip: None,
+        start: None,
+        expires: now + APP_TOKEN_TTL_SECONDS,
+        scope: Scope::url(path),
+        id: None,
+        data: None,
+    };
     let Ok(token) = gate.sign(&claims) else {
         return plain(StatusCode::BAD_REQUEST, "400 Bad Request: path\n");
     };
@@ -377,6 +383,73 @@ mod tests {
                 other => panic!("{url}: {other:?}"),
             }
         }
+        Ok(())
+    }
+
+    /// The demo application's `Location` for `uri`, or its status when it did not redirect.
+    fn location(gate: &Gate, method: &str, uri: &str, now: u64) -> Result<String, u16> {
+        let req = Request::builder().method(method).uri(uri).body(()).map_err(|_| 0u16)?;
+        let response = redirect(gate, "http://gate.test", &req, now);
+        if response.status() != StatusCode::FOUND {
+            return Err(response.status().as_u16());
+        }
+        assert_eq!(response.headers().get(header::CACHE_CONTROL).map(HeaderValue::as_bytes), Some(&b"no-store"[..]));
+        let location = response.headers().get(header::LOCATION).ok_or(0u16)?;
+        Ok(location.to_str().map_err(|_| 0u16)?.to_string())
+    }
+
+    #[test]
+    fn the_application_redirects_to_a_url_token_the_gate_accepts() -> anyhow::Result<()> {
+        let gate = Gate::new(&dev_config())?;
+        let now = 1_800_000_000;
+        // (request as the client sends it, canonical path the gate must forward, query kept)
+        let cases = [
+            ("/pool/libdemo%2B%2B_1.0~rc1_all.deb", "/pool/libdemo++_1.0~rc1_all.deb", None),
+            ("/pool/libdemo++_1.0%7Erc1_all.deb", "/pool/libdemo++_1.0~rc1_all.deb", None),
+            // npm's scoped packument request: one segment, `%2f` decoded by the gate (SPEC §3).
+            ("/npm/@acme%2fwidget", "/npm/@acme/widget", None),
+            ("/simple/edgegate-demo/?format=json", "/simple/edgegate-demo/", Some("format=json")),
+        ];
+        for (uri, canonical, query) in cases {
+            let location = location(&gate, "GET", uri, now).map_err(|s| anyhow::anyhow!("{uri}: status {s}"))?;
+            let rest = location.strip_prefix("http://gate.test").ok_or_else(|| anyhow::anyhow!("{location}"))?;
+            let (path, q) = rest.split_once('?').ok_or_else(|| anyhow::anyhow!("{location}: no query"))?;
+            assert_eq!(path, uri.split('?').next().unwrap_or_default(), "the path is passed on as sent");
+            match query {
+                Some(kept) => assert!(q.starts_with(&format!("{kept}&__token__=exp%3D1800000300~hmac%3D")), "{q}"),
+                None => assert!(q.starts_with("__token__=exp%3D1800000300~hmac%3D"), "{q}"),
+            }
+            let view = edgegate_handler::RequestView {
+                method: "GET",
+                uri: path,
+                querystring: Some(q),
+                cookies: &[],
+                client_ip: "127.0.0.1",
+                request_id: "t",
+                distribution_id: "local",
+            };
+            match edgegate_handler::decide(&gate, &view, now + 10) {
+                edgegate_handler::Outcome::Forward(f) => {
+                    assert_eq!(edgegate_core::path::canonicalize(&f.uri).ok().as_deref(), Some(canonical), "{uri}");
+                }
+                other => panic!("{uri}: {other:?}"),
+            }
+            // A URL token covers its own path only.
+            let other = edgegate_handler::RequestView { uri: "/pool/other.deb", ..view };
+            assert!(matches!(edgegate_handler::decide(&gate, &other, now + 10), edgegate_handler::Outcome::Deny(_)));
+            // And it expires after APP_TOKEN_TTL_SECONDS (+ leeway).
+            let late = now + APP_TOKEN_TTL_SECONDS + 3600;
+            assert!(matches!(edgegate_handler::decide(&gate, &view, late), edgegate_handler::Outcome::Deny(_)));
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn the_application_refuses_what_the_gate_would() -> anyhow::Result<()> {
+        let gate = Gate::new(&dev_config())?;
+        assert_eq!(location(&gate, "POST", "/pool/x.deb", 1_800_000_000), Err(405));
+        assert_eq!(location(&gate, "GET", "/pool/%2e%2e/secret", 1_800_000_000), Err(400));
+        assert_eq!(location(&gate, "GET", "/pool/%00", 1_800_000_000), Err(400));
         Ok(())
     }
 }

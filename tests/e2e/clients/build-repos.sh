@@ -2,7 +2,7 @@
 # Builds one tiny repository per package ecosystem, with that ecosystem's own tools, into
 # OUT (the directory origin of tests/e2e/35-clients.sh):
 #
-#   build-repos.sh OUT APP_URL NPM_BASE_URL
+#   build-repos.sh OUT APP_URL NPM_BASE_URL [APP2_URL]
 #
 #   OUT/apt/   pool/main/libedge++_1.0~rc1-1_all.deb, dists/stable/{Release,main/binary-ARCH/Packages*}
 #              (dpkg-deb --build, apt-ftparchive packages/release)
@@ -14,6 +14,8 @@
 #   OUT/npm/tarballs/{edge-demo-1.0.0.tgz,acme-widget-1.0.0.tgz} (npm pack)
 #   OUT/npm/edge-demo, OUT/npm/@acme/widget          packuments, dist.tarball = NPM_BASE_URL tarballs/…
 #   OUT/npm-app/edge-demo, OUT/npm-app/@acme/widget  packuments, dist.tarball = APP_URL/npm/tarballs/…
+#   OUT/pypi-app2/, OUT/npm-app2/  with APP2_URL given: the same for a second application
+#              (the one inside `edgegate serve`)
 #   OUT/gems/  gems/edge_demo-1.0.0.gem, specs.4.8.gz, latest_specs…, quick/… (gem build, gem generate_index)
 #
 # APP_URL: the repository application (no trailing slash); NPM_BASE_URL: the npm
@@ -25,8 +27,8 @@
 # The host is left alone: HOME, npm's cache and config, and rpmbuild's topdir all point
 # into a scratch directory.
 set -euo pipefail
-[ $# = 3 ] || { echo "usage: build-repos.sh OUT APP_URL NPM_BASE_URL" >&2; exit 2; }
-out=$1 app=$2 base=$3
+[ $# = 3 ] || [ $# = 4 ] || { echo "usage: build-repos.sh OUT APP_URL NPM_BASE_URL [APP2_URL]" >&2; exit 2; }
+out=$1 app=$2 base=$3 app2=${4:-}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 for tool in dpkg-deb apt-ftparchive rpmbuild createrepo_c gem npm python3 gzip; do
@@ -124,6 +126,7 @@ pep503() { # DIR HREF: a PEP 503 root page and project page linking HREF
 }
 pep503 "$out/pypi" "../../packages/edge_demo-1.0%2Bedge.1-py3-none-any.whl"
 pep503 "$out/pypi-app" "$app/pypi/packages/edge_demo-1.0%2Bedge.1-py3-none-any.whl"
+[ -z "$app2" ] || pep503 "$out/pypi-app2" "$app2/pypi/packages/edge_demo-1.0%2Bedge.1-py3-none-any.whl"
 
 # --- npm ------------------------------------------------------------------------------------
 mkdir -p "$out/npm/tarballs" "$work/npm/plain" "$work/npm/scoped"
@@ -160,8 +163,12 @@ with open(dest, "w") as f:
     json.dump(doc, f)
 PY
 }
-for flow in npm npm-app; do
-  if [ "$flow" = npm ]; then prefix="${base}tarballs"; else prefix="$app/npm/tarballs"; fi
+for flow in npm npm-app ${app2:+npm-app2}; do
+  case $flow in
+    npm) prefix="${base}tarballs" ;;
+    npm-app) prefix="$app/npm/tarballs" ;;
+    npm-app2) prefix="$app2/npm/tarballs" ;;
+  esac
   packument edge-demo "$out/npm/tarballs/edge-demo-1.0.0.tgz" "$prefix/edge-demo-1.0.0.tgz" "$out/$flow/edge-demo"
   # npm asks for /@acme%2fwidget; the gate decodes %2F (SPEC §3), so the file lies at @acme/widget.
   packument @acme/widget "$out/npm/tarballs/acme-widget-1.0.0.tgz" "$prefix/acme-widget-1.0.0.tgz" \

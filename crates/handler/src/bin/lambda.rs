@@ -44,8 +44,7 @@ mod native {
     use std::sync::Arc;
     use std::time::{SystemTime, UNIX_EPOCH};
 
-    use edgegate_handler::event::Event;
-    use edgegate_handler::{Gate, GateState, fault_keeping, gate_from_json, handle_event, internal, origin_response_of};
+    use edgegate_handler::{Gate, GateState, fault, gate_from_json, handle_event_value, internal, origin_response_of};
     use lambda_runtime::{Error, LambdaEvent, service_fn};
     use serde_json::{Value, json};
 
@@ -107,25 +106,19 @@ mod native {
         /// a runtime error instead of the 500 `internal` SPEC §5 asks for (or, for an
         /// origin response, the origin's answer unchanged).
         fn invoke(&self, payload: Value) -> Result<Value, Error> {
-            // What a fault answers an origin-response event with; taken before the event
-            // is consumed, and only origin-response events pay for the copy.
-            let kept = origin_response_of(&payload).cloned();
             let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let now = match (&self.gate, self.clock.now()) {
                     // Misconfigured: the answer does not depend on the time.
                     (Err(()), _) => 0,
                     (Ok(_), Some(now)) => now,
-                    // An origin response's cache header does not depend on the time either.
-                    (Ok(_), None) if kept.is_some() => 0,
+                    // An origin response's cache header does not depend on it either.
+                    (Ok(_), None) if origin_response_of(&payload).is_some() => 0,
                     (Ok(_), None) => return internal(),
                 };
-                match serde_json::from_value::<Event>(payload) {
-                    Ok(event) => handle_event(GateState::of(&self.gate), event, now),
-                    // Not an event we can read: fail closed (or keep the origin's answer).
-                    Err(_) => fault_keeping(kept.clone()),
-                }
+                handle_event_value(GateState::of(&self.gate), &payload, now)
             }))
-            .unwrap_or_else(|_| fault_keeping(kept));
+            // The event is still there: an origin response keeps the origin's answer.
+            .unwrap_or_else(|_| fault(&payload));
             if let Some(line) = &handled.log {
                 println!("{line}");
             }
