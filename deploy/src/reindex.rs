@@ -231,7 +231,7 @@ pub fn outcome(report: &Report) -> anyhow::Result<Status> {
     let shown = left.iter().take(20).cloned().collect::<Vec<_>>().join(", ");
     let more = if left.len() > 20 { format!(" and {} more", left.len() - 20) } else { String::new() };
     Err(anyhow::Error::new(AwsFailure {
-        call: "s3:CopyObject".into(),
+        call: "s3:PutObject".into(),
         resource: format!("bucket {}", report.bucket),
         code: None,
         message: format!(

@@ -298,6 +298,54 @@ async fn a_412_on_a_part_aborts_the_upload() {
     assert!(last.uri().contains("uploadId=U1"), "{}", last.uri());
 }
 
+/// Every S3 operation `reindex.rs` calls, with the IAM actions AWS checks for it (S3 API
+/// reference, "Permissions" of each operation). An operation missing here fails the test,
+/// so a new call cannot ship without its policy line.
+const OPERATION_ACTIONS: &[(&str, &[&str])] = &[
+    ("list_objects_v2", &["s3:ListBucket"]),
+    ("get_bucket_versioning", &["s3:GetBucketVersioning"]),
+    ("head_object", &["s3:GetObject"]),
+    ("copy_object", &["s3:GetObject", "s3:PutObject", "s3:GetObjectTagging", "s3:PutObjectTagging"]),
+    ("get_object_tagging", &["s3:GetObjectTagging"]),
+    ("create_multipart_upload", &["s3:PutObject", "s3:PutObjectTagging"]),
+    ("upload_part_copy", &["s3:GetObject", "s3:PutObject"]),
+    ("complete_multipart_upload", &["s3:PutObject"]),
+    ("abort_multipart_upload", &["s3:AbortMultipartUpload"]),
+];
+
+#[test]
+fn reindex_policy_lists_exactly_the_actions_its_calls_need() {
+    // Every S3 request in reindex.rs reads `client.<operation>().bucket(…)`; with the
+    // white space taken out, each call is one such run of text.
+    let source: String = include_str!("reindex.rs").chars().filter(|c| !c.is_whitespace()).collect();
+    let mut needed = std::collections::BTreeSet::new();
+    let mut called = 0;
+    for chunk in source.split("client.").skip(1) {
+        let Some((op, rest)) = chunk.split_once("()") else { continue };
+        if !rest.starts_with(".bucket(")
+            || !op.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+        {
+            continue;
+        }
+        let Some((_, actions)) = OPERATION_ACTIONS.iter().find(|(name, _)| *name == op) else {
+            panic!("reindex.rs calls S3 operation {op}, which OPERATION_ACTIONS does not map to IAM actions");
+        };
+        called += 1;
+        needed.extend(actions.iter().map(|a| (*a).to_owned()));
+    }
+    assert!(called >= OPERATION_ACTIONS.len(), "found {called} calls");
+    let policy: serde_json::Value =
+        serde_json::from_str(include_str!("../policies/reindex-policy.json")).expect("policy JSON");
+    let mut granted = std::collections::BTreeSet::new();
+    for statement in policy["Statement"].as_array().expect("statements") {
+        assert_eq!(statement["Effect"], "Allow");
+        for action in statement["Action"].as_array().expect("action list") {
+            granted.insert(action.as_str().expect("action").to_owned());
+        }
+    }
+    assert_eq!(granted, needed);
+}
+
 #[test]
 fn copy_source_encodes_the_key_but_keeps_slashes() {
     assert_eq!(copy_source("repo", "pool/libstdc++6_1.0~rc1 a.deb"), "repo/pool/libstdc%2B%2B6_1.0~rc1%20a.deb");

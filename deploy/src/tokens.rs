@@ -233,7 +233,9 @@ fn place(args: &SignArgs) -> anyhow::Result<Place> {
             bail!("--for apt: apt needs a signed base URL, i.e. a path token; drop --place query")
         }
         (Some(Client::Apt), _) if args.url.is_some() => {
-            bail!("--for apt: a sources.list line needs a base URL valid for a whole tree; sign it with --acl, not --url")
+            bail!(
+                "--for apt: a sources.list line needs a base URL valid for a whole tree; sign it with --acl, not --url"
+            )
         }
         (Some(Client::Apt), _) => Ok(Place::Apt),
     }

@@ -121,10 +121,8 @@ async fn findings_exit_1_with_a_text_report_and_the_documented_json() {
     let report: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
     assert_eq!(report["distribution_id"], id.as_str());
     let findings = report["findings"].as_array().expect("findings");
-    let found: Vec<(&str, &str)> = findings
-        .iter()
-        .map(|f| (f["id"].as_str().expect("id"), f["resource"].as_str().expect("resource")))
-        .collect();
+    let found: Vec<(&str, &str)> =
+        findings.iter().map(|f| (f["id"].as_str().expect("id"), f["resource"].as_str().expect("resource"))).collect();
     assert_eq!(
         found,
         vec![

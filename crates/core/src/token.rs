@@ -1,5 +1,7 @@
 //! EdgeAuth 2.0 token text (SPEC §2): parsing into typed fields, ACL matching.
 
+use alloc::vec;
+use alloc::vec::Vec;
 use core::fmt;
 use core::net::IpAddr;
 
@@ -217,12 +219,15 @@ impl<'a> ParsedToken<'a> {
 /// previous one. Leftmost is always right: a later `*` can absorb whatever an earlier
 /// placement skips, so an earlier match never hides a solution. No backtracking.
 ///
-/// Cost, for a path of `n` bytes and a pattern of `m` bytes: a run without `?` is found by
-/// `str::find` (Two-Way, linear in the bytes it scans), and the scans of successive runs do
-/// not overlap, so a pattern without `?` costs O(n + m). A run holding `?` is tried at each
-/// character position in turn, up to its own length per try: O(n · r) for the longest such
-/// run of `r` bytes, O(n · r + m) in all. Only a signed token's ACL reaches this function
-/// (after the HMAC check), so that case needs the signer's key.
+/// Cost, for a path of `n` bytes and a pattern of `m` bytes: O(n + m). A middle run without
+/// `?` is found by `str::find` (Two-Way, linear in the bytes it scans); one holding `?` by a
+/// bit-parallel scan (Shift-And) costing at most `MAX_WILDCARD_RUN / 64` = 4 word
+/// operations and one table lookup per path character. The scans of successive runs do not
+/// overlap. The anchored first and last runs are compared once each.
+///
+/// The bound has a price: a run holding `?` longer than [`MAX_WILDCARD_RUN`] characters
+/// never matches (fail closed, `acl-mismatch`). Matching with `?` in general takes
+/// O(n · r) or an FFT; no real ACL comes near the limit (`/acme/main/el?/*`).
 ///
 /// ```
 /// use edgegate_core::token::acl_matches;
@@ -230,6 +235,11 @@ impl<'a> ParsedToken<'a> {
 /// assert!(acl_matches("/f?o", "/föo"));
 /// assert!(!acl_matches("/acme/main/*", "/acme/other/x"));
 /// ```
+/// Longest `*`-free run holding a `?` that an ACL may have, in characters (see
+/// [`acl_matches`]): four 64-bit words of Shift-And state.
+pub const MAX_WILDCARD_RUN: usize = 256;
+const WILDCARD_WORDS: usize = MAX_WILDCARD_RUN / 64;
+
 pub fn acl_matches(pattern: &str, path: &str) -> bool {
     // Most ACLs are a literal prefix and a `*` ("/acme/main/*"): compare the literal part
     // as one slice and stop early when nothing but `*` remains.
@@ -246,6 +256,9 @@ pub fn acl_matches(pattern: &str, path: &str) -> bool {
 
 /// [`acl_matches`] after the literal prefix: `pattern` starts with `*` or `?`.
 fn match_runs(pattern: &str, path: &str) -> bool {
+    if pattern.split('*').any(|run| run.contains('?') && run.chars().count() > MAX_WILDCARD_RUN) {
+        return false;
+    }
     let Some((first, after_first)) = pattern.split_once('*') else {
         // No `*` at all: one run that must cover the whole path.
         return run_at(pattern, path, 0) == Some(path.len());
@@ -296,7 +309,82 @@ fn find_run(run: &str, text: &str, from: usize) -> Option<usize> {
     if !run.contains('?') {
         return haystack.find(run).map(|start| from + start + run.len());
     }
-    haystack.char_indices().find_map(|(offset, _)| run_at(run, text, from + offset))
+    WildcardRun::new(run)?.find_end(haystack).map(|end| from + end)
+}
+
+/// Shift-And (Baeza-Yates–Gonnet) state tables for one run holding `?`: bit `j` of a
+/// character's mask is set when run character `j` is that character or `?`. Every match
+/// of the run has the same length in characters, so the first match to end is also the
+/// leftmost to start.
+struct WildcardRun {
+    /// Run length in characters, 1..=MAX_WILDCARD_RUN.
+    len: usize,
+    /// Distinct literal characters of the run, sorted; mask `i + 1` belongs to `literals[i]`.
+    literals: Vec<char>,
+    /// Mask 0: a character the run does not name (only the `?` positions).
+    masks: Vec<[u64; WILDCARD_WORDS]>,
+    /// Mask index of each ASCII character, so the common case needs no search.
+    ascii: [u16; 128],
+}
+
+impl WildcardRun {
+    /// `None` for an empty run or one longer than [`MAX_WILDCARD_RUN`] characters.
+    fn new(run: &str) -> Option<Self> {
+        let len = run.chars().count();
+        if len == 0 || len > MAX_WILDCARD_RUN {
+            return None;
+        }
+        let mut literals: Vec<char> = run.chars().filter(|&c| c != '?').collect();
+        literals.sort_unstable();
+        literals.dedup();
+        let mut wild = [0u64; WILDCARD_WORDS];
+        let mut masks = vec![[0u64; WILDCARD_WORDS]; literals.len() + 1];
+        for (j, c) in run.chars().enumerate() {
+            let (word, bit) = (j / 64, 1u64 << (j % 64));
+            match literals.binary_search(&c) {
+                Ok(i) => masks[i + 1][word] |= bit,
+                Err(_) => wild[word] |= bit,
+            }
+        }
+        for mask in &mut masks {
+            for (word, wild) in mask.iter_mut().zip(wild) {
+                *word |= wild;
+            }
+        }
+        let mut ascii = [0u16; 128];
+        for (i, &c) in literals.iter().enumerate() {
+            if c.is_ascii() {
+                // At most MAX_WILDCARD_RUN literals, so the index fits.
+                ascii[c as usize] = u16::try_from(i + 1).unwrap_or(0);
+            }
+        }
+        Some(WildcardRun { len, literals, masks, ascii })
+    }
+
+    /// The byte offset in `text` where the first match ends.
+    fn find_end(&self, text: &str) -> Option<usize> {
+        let words = self.len.div_ceil(64);
+        let (last_word, last_bit) = ((self.len - 1) / 64, 1u64 << ((self.len - 1) % 64));
+        let mut state = [0u64; WILDCARD_WORDS];
+        for (offset, c) in text.char_indices() {
+            let index = match u8::try_from(c) {
+                Ok(b) if b.is_ascii() => usize::from(self.ascii[usize::from(b)]),
+                _ => self.literals.binary_search(&c).map_or(0, |i| i + 1),
+            };
+            let mask = &self.masks[index];
+            // state = ((state << 1) | 1) & mask, over `words` words.
+            let mut carry = 1;
+            for (word, mask) in state[..words].iter_mut().zip(mask) {
+                let out = *word >> 63;
+                *word = ((*word << 1) | carry) & mask;
+                carry = out;
+            }
+            if state[last_word] & last_bit != 0 {
+                return Some(offset + c.len_utf8());
+            }
+        }
+        None
+    }
 }
 
 #[cfg(test)]

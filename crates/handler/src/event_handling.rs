@@ -116,8 +116,20 @@ pub fn handle_event(gate: GateState<'_>, event: Event, now: u64) -> Handled {
     if config.event_type == ORIGIN_RESPONSE {
         return match record.cf.response {
             Some(response) => handle_origin_response(gate, &config, &request, response),
-            // No origin answer to pass on: nothing but an error can be returned.
-            None => internal(),
+            // No origin answer to pass on: nothing but an error can be returned. Logged
+            // with the event's ids (never its path), as any fault with an event is.
+            None => {
+                let view = RequestView {
+                    method: &request.method,
+                    uri: "",
+                    querystring: None,
+                    cookies: &[],
+                    client_ip: &request.client_ip,
+                    request_id: &config.request_id,
+                    distribution_id: &config.distribution_id,
+                };
+                respond(Reason::Internal, None, log_line(Reason::Internal, &view, "", None))
+            }
         };
     }
     let cookies = request.cookie_values();

@@ -18,8 +18,8 @@ mod wasm;
 pub use decide::{Deny, Forward, Outcome, RequestView, decide, log_line};
 pub use edgegate_core::{Gate, Reason};
 pub use event_handling::{
-    GateState, Handled, apply_forward, fault, handle_event, handle_event_json, handle_event_value,
-    internal, origin_response_of,
+    GateState, Handled, apply_forward, fault, handle_event, handle_event_json, handle_event_value, internal,
+    origin_response_of,
 };
 pub use generated::{Generated, response};
 pub use load::{JsonProblem, LoadError, gate_from_json, gate_from_json_bytes};

@@ -148,8 +148,11 @@ fn associate(
     let mut new_items = items.clone();
     let mut changed = false;
     for event in events {
-        let wanted =
-            LambdaFunctionAssociation::builder().lambda_function_arn(arn).event_type(event.clone()).include_body(false).build()?;
+        let wanted = LambdaFunctionAssociation::builder()
+            .lambda_function_arn(arn)
+            .event_type(event.clone())
+            .include_body(false)
+            .build()?;
         // CloudFront allows one association per event type, so there is at most one to
         // replace; replacing in place keeps the operator's ordering.
         match new_items.iter().position(|a| &a.event_type == event) {
@@ -157,8 +160,9 @@ fn associate(
             // Viewer-request is ours by definition (the gate); origin-response may hold an
             // operator's own function (security headers, say), which we never replace.
             Some(i) if *event != EventType::ViewerRequest && !same_function(&new_items[i].lambda_function_arn, arn) => {
-                let label =
-                    path_pattern.as_ref().map_or("the default cache behaviour".to_owned(), |p| format!("cache behaviour {p}"));
+                let label = path_pattern
+                    .as_ref()
+                    .map_or("the default cache behaviour".to_owned(), |p| format!("cache behaviour {p}"));
                 bail!(
                     "{label} already has {} on {}; CloudFront allows one function per event, so edgegate will not \
                      replace it: remove it, or run without --cache-headers and reindex the bucket instead \

@@ -117,7 +117,11 @@ pub async fn ensure_role(c: &Clients, role_name: &str) -> anyhow::Result<RoleOut
 /// Which of the two required service principals a trust policy document lacks. IAM returns
 /// the document percent-encoded.
 pub fn missing_trust(document: &str) -> Vec<&'static str> {
-    let decoded = percent_decode(document);
+    // A document that does not decode is no trust policy we can vouch for: it then names
+    // no service, and both principals are reported missing.
+    let decoded = edgegate_core::path::percent_decode(document)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .unwrap_or_else(|| document.to_owned());
     let services =
         serde_json::from_str::<serde_json::Value>(&decoded).map(|v| allowed_services(&v)).unwrap_or_default();
     ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]
@@ -143,26 +147,6 @@ fn allowed_services(policy: &serde_json::Value) -> Vec<String> {
         }
     }
     services
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| (b as char).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(hi), Some(lo)) =
-                (bytes.get(i + 1).and_then(|b| hex(*b)), bytes.get(i + 2).and_then(|b| hex(*b)))
-        {
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// What we need to know about `$LATEST` (or one version) of the function.

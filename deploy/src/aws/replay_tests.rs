@@ -878,7 +878,8 @@ async fn cache_headers_never_replaces_another_functions_origin_response() {
     let (clients, http) =
         replay(vec![version_exists(7), config_response("ETAG-ONE", &rich_config(&default_with_origin_response()))]);
     let targets = Targets::Default { path_patterns: vec![] };
-    let error = reconfigure_events(&clients, &arn(7), DIST, &targets, &CACHE_HEADERS, false).await.expect_err("refused");
+    let error =
+        reconfigure_events(&clients, &arn(7), DIST, &targets, &CACHE_HEADERS, false).await.expect_err("refused");
     let text = format!("{error:#}");
     assert!(text.contains(HEADERS_ARN) && text.contains("origin-response"), "{text}");
     let methods: Vec<String> = http.actual_requests().map(|r| r.method().to_owned()).collect();

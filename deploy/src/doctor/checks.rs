@@ -11,6 +11,7 @@ use super::report::{
     ORIGIN_OPEN, QUERY_TO_ORIGIN, Severity, VERSION_STALE,
 };
 use crate::aws::arn::{VersionArn, parse_version_arn};
+use crate::aws::function::DEFAULT_FUNCTION_NAME;
 
 /// Managed cache policy with MinTTL 0 that honours the origin's `Cache-Control`; what the
 /// min-ttl fix names (CloudFront Developer Guide, "Use managed cache policies").
@@ -267,9 +268,15 @@ impl Snapshot {
                 self.distribution_id
             ),
             None => format!(
-                "edgegate publish --config {} --function-name {} --quiet | edgegate reconfigure-distribution - \
-                 --distribution-id {} --all-behaviors{extra}",
-                self.config_path, self.function_name, self.distribution_id
+                "edgegate publish --config {}{} --quiet | edgegate reconfigure-distribution - --distribution-id {} \
+                 --all-behaviors{extra}",
+                self.config_path,
+                if self.function_name == DEFAULT_FUNCTION_NAME {
+                    String::new()
+                } else {
+                    format!(" --function-name {}", self.function_name)
+                },
+                self.distribution_id
             ),
         }
     }
@@ -407,7 +414,7 @@ fn caching(s: &Snapshot, b: &Behaviour, findings: &mut Vec<Finding>) {
             let Some(policy) = s.cache_policies.get(id) else { return };
             (
                 policy.min_ttl,
-                format!("its cache policy {} has MinTTL {}", policy.name, policy.min_ttl),
+                format!("cache policy {}", policy.name),
                 format!(
                     "Attach a cache policy with MinTTL 0 to {}: the managed {ORIGIN_HEADERS_POLICY}, or a custom one \
                      with MinTTL 0.",
@@ -417,7 +424,7 @@ fn caching(s: &Snapshot, b: &Behaviour, findings: &mut Vec<Finding>) {
         }
         (None, Some(legacy)) => (
             legacy.min_ttl,
-            format!("its legacy cache settings have MinTTL {}", legacy.min_ttl),
+            "legacy cache settings".to_owned(),
             format!("Set MinTTL to 0 on {} (or attach the managed cache policy {ORIGIN_HEADERS_POLICY}).", b.label()),
         ),
         (None, None) => return,
@@ -429,8 +436,9 @@ fn caching(s: &Snapshot, b: &Behaviour, findings: &mut Vec<Finding>) {
             resource: b.resource(),
             kind: Kind::Behaviour,
             why: format!(
-                "{} {source}, so CloudFront keeps metadata at least {min_ttl} s even when it says no-cache, and \
-                 clients get a Release that does not match its Packages (Hash Sum mismatch) or miss new uploads.",
+                "{} has MinTTL {min_ttl} ({source}), so CloudFront keeps metadata at least {min_ttl} s even when it \
+                 says no-cache, and clients get a Release that does not match its Packages (Hash Sum mismatch) or \
+                 miss new uploads.",
                 b.label_capitalised()
             ),
             fix,
@@ -442,7 +450,7 @@ fn query(s: &Snapshot, b: &Behaviour, findings: &mut Vec<Finding>) {
     // (where it is set, what it forwards)
     let mut sources: Vec<(String, &Query)> = Vec::new();
     if let Some(legacy) = &b.legacy {
-        sources.push(("its legacy cache settings (QueryString true)".to_owned(), &legacy.query));
+        sources.push(("legacy cache settings".to_owned(), &legacy.query));
     }
     if let Some(p) = b.cache_policy_id.as_ref().and_then(|id| s.cache_policies.get(id)) {
         sources.push((format!("cache policy {}", p.name), &p.query));
@@ -452,7 +460,10 @@ fn query(s: &Snapshot, b: &Behaviour, findings: &mut Vec<Finding>) {
     }
     let open: Vec<(String, String)> = sources
         .iter()
-        .filter_map(|(place, q)| q.beyond(&s.forward_query).map(|_| (place.clone(), q.describe())))
+        .filter_map(|(place, q)| {
+            let what = if place.starts_with("legacy") { "QueryString true".to_owned() } else { q.describe() };
+            q.beyond(&s.forward_query).map(|_| (place.clone(), what))
+        })
         .collect();
     if open.is_empty() {
         return;
@@ -476,7 +487,15 @@ fn query(s: &Snapshot, b: &Behaviour, findings: &mut Vec<Finding>) {
             b.label_capitalised(),
             places.join("; ")
         ),
-        fix: format!("Set QueryStringBehavior to {target} in {}.", what.join(" and ")),
+        fix: if what.iter().all(|w| w.starts_with("legacy")) {
+            format!(
+                "Set QueryString to false in the legacy cache settings of {} (or attach a cache policy whose query \
+                 strings are {target}).",
+                b.label()
+            )
+        } else {
+            format!("Set QueryStringBehavior to {target} in {}.", what.join(" and "))
+        },
     });
 }
 
@@ -556,17 +575,17 @@ fn bucket_public(name: &str, bucket: &Bucket, findings: &mut Vec<Finding>) {
     if bucket.policy_public {
         push(
             format!(
-                "Bucket {name}'s policy makes it public (GetBucketPolicyStatus IsPublic true), so its objects can be \
+                "The bucket policy of {name} makes it public (GetBucketPolicyStatus IsPublic true), so its objects can be \
                  fetched from S3 directly, without a token."
             ),
             format!(
-                "Remove the statements of {name}'s bucket policy that allow Principal \"*\" without an AWS:SourceArn \
+                "Remove the statements of the bucket policy of {name} that allow Principal \"*\" without an AWS:SourceArn \
                  condition; keep only the grant to cloudfront.amazonaws.com scoped to the distribution's ARN."
             ),
         );
     }
     let block_fix = format!(
-        "Turn on all four settings of {name}'s public access block: aws s3api put-public-access-block --bucket {name} \
+        "Turn on all four settings of the public access block of {name}: aws s3api put-public-access-block --bucket {name} \
          --public-access-block-configuration \
          BlockPublicAcls=true,IgnorePublicAcls=true,BlockPublicPolicy=true,RestrictPublicBuckets=true"
     );
@@ -582,7 +601,7 @@ fn bucket_public(name: &str, bucket: &Bucket, findings: &mut Vec<Finding>) {
             let off: Vec<&str> = BLOCK_NAMES.iter().zip(block).filter(|(_, on)| !on).map(|(n, _)| *n).collect();
             push(
                 format!(
-                    "Bucket {name}'s public access block leaves {} off, so a policy or ACL change can make the \
+                    "The public access block of bucket {name} leaves {} off, so a policy or ACL change can make the \
                      repository public.",
                     off.join(", ")
                 ),
@@ -595,7 +614,7 @@ fn bucket_public(name: &str, bucket: &Bucket, findings: &mut Vec<Finding>) {
     if !bucket.public_grants.is_empty() && !acls_ignored {
         push(
             format!(
-                "Bucket {name}'s ACL grants {}, so its objects can be fetched from S3 directly, without a token.",
+                "The ACL of bucket {name} grants {}, so its objects can be fetched from S3 directly, without a token.",
                 bucket.public_grants.join(", ")
             ),
             format!(
@@ -655,7 +674,7 @@ fn list_bucket(s: &Snapshot, findings: &mut Vec<Finding>) {
                 o.id
             ),
             fix: format!(
-                "Add this statement to {name}'s bucket policy: {{\"Sid\":\"EdgegateListForNotFound\",\"Effect\":\"Allow\",\
+                "Add this statement to the bucket policy of {name}: {{\"Sid\":\"EdgegateListForNotFound\",\"Effect\":\"Allow\",\
                  \"Principal\":{principal},\"Action\":\"s3:ListBucket\",\"Resource\":\"arn:aws:s3:::{name}\"{condition}}}"
             ),
         });
@@ -722,10 +741,7 @@ fn metadata(s: &Snapshot, findings: &mut Vec<Finding>) {
                 let prefix = if prefix.is_empty() { String::new() } else { format!(" --prefix {prefix}") };
                 let config =
                     if s.config_path.is_empty() { String::new() } else { format!(" --config {}", s.config_path) };
-                format!(
-                    "{reconfigure} (every answer, future uploads too); or, for the objects already there, edgegate \
-                     reindex --bucket {name}{prefix}{config}"
-                )
+                format!("{reconfigure}; or edgegate reindex --bucket {name}{prefix}{config}")
             }
             None => reconfigure,
         }
@@ -768,16 +784,19 @@ fn metadata(s: &Snapshot, findings: &mut Vec<Finding>) {
                 })
                 .map(|x| x.resource())
                 .collect();
+            let users = match users.as_slice() {
+                [one] => format!("Behaviour {one} has"),
+                many => format!("Behaviours {} have", many.join(", ")),
+            };
             let sampled = s.samples.get(&key).map(Vec::as_slice).unwrap_or_default();
             let cacheable: Vec<&Sampled> =
                 sampled.iter().filter(|o| !o.cache_control.as_deref().is_some_and(forbids_caching)).collect();
             let location = if key.1.is_empty() { s3.bucket.clone() } else { format!("{}/{}", s3.bucket, key.1) };
             let why = if sampled.is_empty() {
                 format!(
-                    "No origin-response association to {} on behaviour {} sets Cache-Control, and {location} holds \
-                     no metadata object to show that the objects carry a no-cache one.",
-                    s.function_name,
-                    users.join(", ")
+                    "{users} no origin-response association to {}, and {location} holds no metadata object to show \
+                     that the objects carry a no-cache Cache-Control themselves.",
+                    s.function_name
                 )
             } else if cacheable.is_empty() {
                 continue;
@@ -788,11 +807,10 @@ fn metadata(s: &Snapshot, findings: &mut Vec<Finding>) {
                     None => "no Cache-Control".to_owned(),
                 };
                 format!(
-                    "No origin-response association to {} on behaviour {} sets Cache-Control, and {} of {} sampled \
-                     metadata objects in {location} may be cached ({} has {has}), so clients can get stale indexes \
-                     (Hash Sum mismatch, new uploads missing).",
+                    "{users} no origin-response association to {}, and {} of {} sampled metadata objects in \
+                     {location} may be cached ({} has {has}), so clients can get stale indexes (Hash Sum mismatch, \
+                     new uploads missing).",
                     s.function_name,
-                    users.join(", "),
                     cacheable.len(),
                     sampled.len(),
                     example.key

@@ -14,13 +14,14 @@ use aws_sdk_cloudfront::types::{
     ItemSelection, Origin, Origins, S3OriginConfig, ViewerProtocolPolicy,
 };
 use aws_sdk_s3::primitives::ByteStream;
-use aws_sdk_s3::types::{
-    ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration,
-};
+use aws_sdk_s3::types::{ObjectOwnership, OwnershipControls, OwnershipControlsRule, PublicAccessBlockConfiguration};
 use aws_smithy_http_client::test_util::StaticReplayClient;
 
 use super::gather::{Inputs, Readers};
-use super::replay_tests::{Access, Behaviour as FixtureBehaviour, CACHING_DISABLED, DIST, DIST_ARN, Origin as FixtureOrigin, World, arn, oac_policy};
+use super::replay_tests::{
+    Access, Behaviour as FixtureBehaviour, CACHING_DISABLED, DIST, DIST_ARN, Origin as FixtureOrigin, World, arn,
+    oac_policy,
+};
 use super::report::Report;
 use super::{DoctorArgs, doctor, print};
 use crate::aws::clients::Clients;
@@ -78,7 +79,8 @@ async fn private_bucket(s3: &aws_sdk_s3::Client, name: &str, list: bool) {
         .restrict_public_buckets(true)
         .build();
     s3.put_public_access_block().bucket(name).public_access_block_configuration(block).send().await.expect("block");
-    let rule = OwnershipControlsRule::builder().object_ownership(ObjectOwnership::BucketOwnerEnforced).build().expect("rule");
+    let rule =
+        OwnershipControlsRule::builder().object_ownership(ObjectOwnership::BucketOwnerEnforced).build().expect("rule");
     let controls = OwnershipControls::builder().rules(rule).build().expect("controls");
     s3.put_bucket_ownership_controls().bucket(name).ownership_controls(controls).send().await.expect("ownership");
     s3.put_bucket_policy().bucket(name).policy(oac_policy(name, list)).send().await.expect("policy");

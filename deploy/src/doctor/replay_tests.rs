@@ -698,13 +698,17 @@ async fn min_ttl() {
     let mut world = World::clean();
     world.behaviour(Some("/pool/*")).cache_policy = Some(CACHING_OPTIMIZED);
     let report = expect(&world, &[("min-ttl", "/pool/*")]).await;
-    assert!(report.findings[0].why.contains("CachingOptimized has MinTTL 1"), "{}", report.findings[0].why);
+    assert!(
+        report.findings[0].why.contains("has MinTTL 1 (cache policy CachingOptimized)"),
+        "{}",
+        report.findings[0].why
+    );
 
     // Legacy cache settings.
     let mut world = World::clean();
     world.behaviour(Some("/legacy/*")).legacy = Some((false, 5));
     let report = expect(&world, &[("min-ttl", "/legacy/*")]).await;
-    assert!(report.findings[0].why.contains("legacy cache settings have MinTTL 5"), "{}", report.findings[0].why);
+    assert!(report.findings[0].why.contains("has MinTTL 5 (legacy cache settings)"), "{}", report.findings[0].why);
 }
 
 fn packages_sample(index_cache_control: Option<&'static str>) -> Sample {

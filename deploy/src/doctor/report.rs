@@ -134,9 +134,12 @@ impl Report {
             for f in group {
                 let _ = writeln!(s, "\n  {}  {} {}", f.id, f.kind.label(), f.resource);
                 write_wrapped(&mut s, "why", &f.why);
-                // A command is copied as one line; prose is wrapped.
+                // A command is copied as one line (alternatives one per line); prose is wrapped.
                 if f.fix.starts_with("edgegate ") {
-                    let _ = writeln!(s, "    fix  {}", f.fix);
+                    for (i, command) in f.fix.split("; or ").enumerate() {
+                        let head = if i == 0 { "fix" } else { "or" };
+                        let _ = writeln!(s, "    {head:<3}  {command}");
+                    }
                 } else {
                     write_wrapped(&mut s, "fix", &f.fix);
                 }
