@@ -36,3 +36,6 @@ echo "=== node handler: bundle index.mjs + edgegate.wasm vs a plain node:crypto 
 
 echo "=== serve: edgegate serve vs nginx secure_link (wrk, 1 KB and 1 MB, valid tokens)"
 bash tests/bench/serve-vs-nginx.sh
+
+echo "=== reindex: edgegate reindex vs aws s3 cp --metadata-directive REPLACE (moto S3, same run)"
+bash tests/bench/reindex-vs-awscli.sh

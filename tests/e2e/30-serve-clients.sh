@@ -154,6 +154,22 @@ done
 check "no token HMAC in the server's log" test "$leaked" = 0
 check "one access line per request" bash -c "[ \$(grep -c '\"kind\":\"access\"' '$tmp/gate.err') -ge 20 ]"
 
+# --- cache classes: the same Cache-Control as the edge (SPEC §9) -----------------------
+# cache_control URL: the cache-control header of a HEAD request.
+cache_control() { curl -sS -o /dev/null -I -D - "$1" | tr -d '\r' | sed -n 's/^cache-control: //Ip'; }
+package_cc='public, max-age=31536000, immutable'
+metadata_cc='no-cache, no-store, max-age=0'
+check "package (.deb) answers with the package Cache-Control" \
+  test "$(cache_control "$file_url")" = "$package_cc"
+check "wheel under packages/ answers with the package Cache-Control" \
+  test "$(cache_control "${base}packages/$(basename "$wheel_file")")" = "$package_cc"
+for meta in Packages Packages.gz Release simple/ simple/edgegate-demo/; do
+  check "$meta answers with the metadata Cache-Control" test "$(cache_control "${base}$meta")" = "$metadata_cc"
+done
+check "a missing package (404) is never cached" \
+  test "$(cache_control "${base}pool/absent_1.0_all.deb")" = "$metadata_cc"
+check "a denial (403) is never cached" test "$(cache_control "$url_gate$deb_path")" = "no-store"
+
 # --- URL origin: the gate in front of a second serve, 50 MB streamed ------------------
 echo "serve-clients: URL origin (front gate → public back serve), 50 MB"
 mkdir -p "$tmp/big/blobs"

@@ -32,7 +32,6 @@ die() { echo "clients: $*" >&2; exit 1; }
 for tool in curl apt-get apt-ftparchive dpkg-deb dnf rpmbuild createrepo_c npm node gem cmp sha256sum timeout; do
   command -v "$tool" >/dev/null || die "$tool not installed (run: tests/setup.sh)"
 done
-dnf download --help >/dev/null 2>&1 || die "dnf download missing (dnf-plugins-core; run: tests/setup.sh)"
 if [ ! -x "$edgegate" ]; then
   echo "clients: building edgegate"
   cargo build --quiet -p edgegate || die "cargo build -p edgegate failed"
@@ -46,6 +45,8 @@ cleanup() {
   [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup EXIT
+# Even `dnf download --help` logs to /var/log/dnf.log unless told otherwise.
+dnf --setopt=logdir="$tmp" download --help >/dev/null 2>&1 || die "dnf download missing (dnf-plugins-core; run: tests/setup.sh)"
 
 passed=0 failed=0
 ok() { passed=$((passed + 1)); echo "  ok   $1"; }
@@ -56,7 +57,8 @@ same_file() { cmp -s "$1" "$2"; }
 # --- host state: nothing here may change (checked at the end) ---------------------------
 home=${HOME:-/root}
 host_paths=(/var/lib/apt/lists /var/cache/apt /var/lib/dpkg/status /etc/apt
-  /var/cache/dnf /var/lib/dnf /var/log/dnf.log /var/log/dnf.librepo.log /var/log/dnf.rpm.log /etc/dnf /etc/yum.repos.d
+  /var/cache/dnf /var/lib/dnf /var/log/dnf.log /var/log/dnf.librepo.log /var/log/dnf.rpm.log /var/log/hawkey.log
+  /etc/dnf /etc/yum.repos.d
   "$home/.cache/pip" "$home/.config/pip" "$home/.npm" "$home/.npmrc" "$home/.gem" "$home/.gemrc" "$home/.local/share/gem")
 marker="$tmp/start-marker"
 touch "$marker"
@@ -324,6 +326,25 @@ flow pip serve-app "$url_serveapp/pypi-app2/simple/" "$whl"
 flow npm serve-app "$url_serveapp/npm-app2/" "$tgz"
 check "npm serve-app: scoped @acme/widget tarball byte-identical" same_file "$scoped_artifact" "$scoped_tgz"
 flow gem serve-app "$url_serveapp/gems/" "$gemfile"
+# The banner's own one-liners for dnf, npm and gem, run as printed (DIR and PACKAGE filled
+# in, /tmp/edgegate-* scratch paths moved under $tmp).
+banner=$(sed -n '/^Repository application/,/^$/p' "$tmp/devgate.out")
+mkdir -p "$tmp/banner"
+run_banner() { # CLIENT DIR PACKAGE
+  local line
+  line=$(sed -n "s/^  \\(\\(GEM_SPEC_CACHE=[^ ]* \\)\\{0,1\\}$1 .*\\)/\\1/p" <<<"$banner" | head -1)
+  [ -n "$line" ] || { echo "no $1 line in the banner"; return 1; }
+  line=${line//\/tmp\/edgegate-/$tmp/banner-}
+  line=${line//DIR/$2}
+  line=${line//PACKAGE/$3}
+  (cd "$tmp/banner" && timeout 60 bash -c "$line") >"$tmp/banner-$1.log" 2>&1
+}
+run_banner dnf rpm 'libedge++' || true
+check "banner's dnf line (application) downloads the rpm" same_file "$tmp/banner-dnf/$(basename "$rpm")" "$rpm"
+run_banner npm npm-app2 edge-demo || true
+check "banner's npm line (application) packs the tarball" same_file "$tmp/banner/edge-demo-1.0.0.tgz" "$tgz"
+run_banner gem gems edge_demo || true
+check "banner's gem line (application) fetches the gem" same_file "$tmp/banner/edge_demo-1.0.0.gem" "$gemfile"
 check "serve-app: the files came through the development-key gate (>= 10 forwards)" bash -c \
   "[ \$(grep -c '\"status\":200' '$tmp/devgate.err') -ge 10 ]"
 

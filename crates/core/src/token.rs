@@ -210,6 +210,11 @@ impl<'a> ParsedToken<'a> {
     }
 }
 
+/// Longest `*`-free run holding a `?` that an ACL may have, in characters (see
+/// [`acl_matches`]): four 64-bit words of Shift-And state.
+pub const MAX_WILDCARD_RUN: usize = 256;
+const WILDCARD_WORDS: usize = MAX_WILDCARD_RUN / 64;
+
 /// EdgeAuth ACL glob: `*` matches any run of characters (`/` included), `?` exactly one
 /// character, everything else itself.
 ///
@@ -235,11 +240,6 @@ impl<'a> ParsedToken<'a> {
 /// assert!(acl_matches("/f?o", "/föo"));
 /// assert!(!acl_matches("/acme/main/*", "/acme/other/x"));
 /// ```
-/// Longest `*`-free run holding a `?` that an ACL may have, in characters (see
-/// [`acl_matches`]): four 64-bit words of Shift-And state.
-pub const MAX_WILDCARD_RUN: usize = 256;
-const WILDCARD_WORDS: usize = MAX_WILDCARD_RUN / 64;
-
 pub fn acl_matches(pattern: &str, path: &str) -> bool {
     // Most ACLs are a literal prefix and a `*` ("/acme/main/*"): compare the literal part
     // as one slice and stop early when nothing but `*` remains.
@@ -256,7 +256,9 @@ pub fn acl_matches(pattern: &str, path: &str) -> bool {
 
 /// [`acl_matches`] after the literal prefix: `pattern` starts with `*` or `?`.
 fn match_runs(pattern: &str, path: &str) -> bool {
-    if pattern.split('*').any(|run| run.contains('?') && run.chars().count() > MAX_WILDCARD_RUN) {
+    if pattern.contains('?')
+        && pattern.split('*').any(|run| run.contains('?') && run.chars().count() > MAX_WILDCARD_RUN)
+    {
         return false;
     }
     let Some((first, after_first)) = pattern.split_once('*') else {

@@ -99,6 +99,35 @@ proptest! {
         prop_assert!(acl_matches(&pattern, &filled), "{:?} vs {:?}", pattern, filled);
     }
 
+    /// Runs longer than one 64-bit word of Shift-And state, up to the limit: a path made
+    /// from the pattern (wildcards filled in), then possibly one character changed.
+    #[test]
+    fn acl_glob_long_wildcard_runs_agree_with_the_reference(
+        runs in prop::collection::vec(prop::collection::vec(prop::sample::select(&['a', 'b', 'é', '?'][..]), 1..256), 1..4),
+        anchored in any::<(bool, bool)>(),
+        fill in prop::collection::vec(prop::sample::select(&['a', 'b', 'é', '🦀'][..]), 0..400),
+        flip in any::<prop::sample::Index>(),
+        flip_to in prop::sample::select(&['a', 'b', 'é'][..]),
+    ) {
+        let runs: Vec<String> = runs.iter().map(|run| run.iter().collect()).collect();
+        let pattern = format!("{}{}{}", if anchored.0 { "" } else { "*" }, runs.join("*"), if anchored.1 { "" } else { "*" });
+        let mut fill = fill.into_iter().cycle();
+        let mut path: Vec<char> = Vec::new();
+        for c in pattern.chars() {
+            match c {
+                '*' => path.extend(fill.by_ref().take(7)),
+                '?' => path.extend(fill.by_ref().take(1)),
+                c => path.push(c),
+            }
+        }
+        if !path.is_empty() {
+            let i = flip.index(path.len());
+            path[i] = flip_to;
+        }
+        let path: String = path.into_iter().collect();
+        prop_assert_eq!(acl_matches(&pattern, &path), reference_glob(&pattern, &path), "{:?} vs {:?}", pattern, path);
+    }
+
     #[test]
     fn verify_of_sign_is_ok(
         (claims, path) in claims_strategy(),
@@ -352,8 +381,30 @@ fn hostile_acl_patterns_give_the_right_answer() {
     let many_stars = format!("/acme/main/{}b", "*a".repeat(2000));
     assert!(!acl_matches(&many_stars, &path));
     assert!(acl_matches(&many_stars, &format!("{path}b")));
-    // A middle run with `?`: the O(n·r) case, still answered correctly.
+    // Middle runs with `?`: the bit-parallel scan, up to its limit of 256 characters.
     let question = format!("/acme/main/*{}b*", "a?".repeat(100));
     assert!(!acl_matches(&question, &path));
     assert!(acl_matches(&question, &format!("{path}b/x")));
+    let longest = format!("/acme/main/*{}b*", "?".repeat(255));
+    assert!(!acl_matches(&longest, &path));
+    assert!(acl_matches(&longest, &format!("{path}b/x")));
+}
+
+/// A `*`-free run holding `?` longer than the limit never matches (fail closed), wherever
+/// it stands; a run of exactly the limit does.
+#[test]
+fn wildcard_runs_beyond_the_limit_never_match() {
+    use edgegate_core::token::MAX_WILDCARD_RUN;
+    let path = format!("/x/{}", "a".repeat(MAX_WILDCARD_RUN + 10));
+    for len in [MAX_WILDCARD_RUN, MAX_WILDCARD_RUN + 1] {
+        let run = format!("?{}", "a".repeat(len - 1));
+        let expected = len <= MAX_WILDCARD_RUN;
+        for pattern in [format!("/x/*{run}*"), format!("/x/{run}*"), format!("/x/*{run}")] {
+            assert_eq!(acl_matches(&pattern, &path), expected, "run of {len} in {pattern:.20}…");
+        }
+        // No `*` at all: one run covering the whole rest of the path.
+        assert_eq!(acl_matches(&format!("/x/{run}"), &format!("/x/{}", "a".repeat(len))), expected, "run of {len}");
+        // Without `?` there is no limit.
+        assert!(acl_matches(&format!("/x/*{}*", "a".repeat(len)), &path));
+    }
 }

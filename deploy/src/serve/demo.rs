@@ -297,11 +297,11 @@ fn app_commands(app: &str, deb_path: &str) -> Vec<String> {
         format!("pip download --no-deps --no-cache-dir -d /tmp/edgegate-pip '{app}/{DEMO_WHEEL_PATH}'"),
         format!(
             "dnf -y --setopt=reposdir=/dev/null --repofrompath=app,{app}/DIR/ --setopt=app.gpgcheck=0 --repo=app \
-             --setopt=cachedir=/tmp/edgegate-dnf --disableplugin=generate_completion_cache \
+             --setopt=cachedir=/tmp/edgegate-dnf --setopt=logdir=/tmp/edgegate-dnf --disableplugin=generate_completion_cache \
              download --destdir /tmp/edgegate-dnf PACKAGE"
         ),
         format!("npm pack --registry {app}/DIR/ --cache /tmp/edgegate-npm PACKAGE"),
-        format!("gem fetch PACKAGE --clear-sources --source {app}/DIR/"),
+        format!("GEM_SPEC_CACHE=/tmp/edgegate-gem gem fetch PACKAGE --clear-sources --source {app}/DIR/"),
     ]
 }
 
