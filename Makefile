@@ -7,7 +7,7 @@ ROOT := $(CURDIR)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 export EDGEGATE_ROOT := $(ROOT)
 
-.PHONY: run test setup build wasm bundle bench lint fmt cargo-test e2e
+.PHONY: run test setup build wasm bundle bench lint fmt cargo-test e2e repro
 
 setup:
 	tests/setup.sh
@@ -46,3 +46,7 @@ test: setup cargo-test e2e
 
 bench: setup
 	bash tests/bench/run.sh
+
+## The wasm module built twice from clean target directories equals the embedded one.
+repro: build
+	bash tests/repro.sh
