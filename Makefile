@@ -7,7 +7,7 @@ ROOT := $(CURDIR)
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 export EDGEGATE_ROOT := $(ROOT)
 
-.PHONY: run test setup build wasm bundle bench lint fmt cargo-test e2e repro
+.PHONY: run test setup build wasm bundle bench lint fmt cargo-test e2e repro fuzz
 
 setup:
 	tests/setup.sh
@@ -50,3 +50,8 @@ bench: setup
 ## The wasm module built twice from clean target directories equals the embedded one.
 repro: build
 	bash tests/repro.sh
+
+## Every fuzz target for FUZZ_SECONDS each (`make test` runs them for 20 s, in e2e).
+FUZZ_SECONDS ?= 60
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/e2e/40-fuzz.sh

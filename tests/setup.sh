@@ -60,8 +60,22 @@ fi
 # cargo-lambda: the real Lambda Runtime API emulator for the native binary (~9 min once).
 # Pinned: its `watch`/`invoke` interface is what tests/e2e/25-cargo-lambda.sh drives.
 cargo_lambda_version=1.9.2
-if [ "$(cargo-lambda --version 2>/dev/null | awk '{print $2}')" != "$cargo_lambda_version" ]; then
+if [ "$(cargo lambda --version 2>/dev/null | awk '{print $2}')" != "$cargo_lambda_version" ]; then
   step "cargo install cargo-lambda@$cargo_lambda_version --locked (one-time, several minutes)"
   cargo install cargo-lambda --version "$cargo_lambda_version" --locked
 fi
+
+# --- fuzzing (tests/e2e/40-fuzz.sh, `make fuzz`) ---
+# libFuzzer needs a nightly compiler (-Zsanitizer); cargo-fuzz drives it. Pinned so that
+# its command line and output, which 40-fuzz.sh parses, stay the same (~1.5 min once).
+if ! rustup toolchain list | grep -q '^nightly'; then
+  step "rustup toolchain install nightly --profile minimal"
+  rustup toolchain install nightly --profile minimal
+fi
+cargo_fuzz_version=0.13.2
+if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$cargo_fuzz_version" ]; then
+  step "cargo +nightly install cargo-fuzz@$cargo_fuzz_version --locked (one-time, ~1.5 min)"
+  cargo +nightly install cargo-fuzz --version "$cargo_fuzz_version" --locked
+fi
+# --- end fuzzing ---
 step "ok"

@@ -10,6 +10,7 @@ use crate::aws::versions::{PruneArgs, VersionsArgs};
 use crate::bundle::BundleArgs;
 use crate::doctor::DoctorArgs;
 use crate::handle::HandleArgs;
+use crate::logs::LogsArgs;
 use crate::output::{Output, Status};
 use crate::reindex::ReindexArgs;
 use crate::serve::ServeArgs;
@@ -53,6 +54,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Audit that the distribution enforces the gate and caches as SPEC §9 requires (SPEC §10).
     Doctor(DoctorArgs),
+    /// The gate's decision lines from every region, merged by time; or set log retention everywhere.
+    Logs(LogsArgs),
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -76,5 +79,6 @@ pub fn run(cli: Cli) -> anyhow::Result<Status> {
         Command::Reindex(args) => runtime()?.block_on(crate::reindex::run(&args, out)),
         Command::Serve(args) => runtime()?.block_on(crate::serve::run(args, out)),
         Command::Doctor(args) => runtime()?.block_on(crate::doctor::run(&args, out)),
+        Command::Logs(args) => runtime()?.block_on(crate::logs::run(&args, out)),
     }
 }

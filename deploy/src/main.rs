@@ -8,6 +8,7 @@ mod clock;
 mod config;
 mod doctor;
 mod handle;
+mod logs;
 mod output;
 mod reindex;
 mod serve;

@@ -6,6 +6,9 @@ extern crate alloc;
 #[cfg(not(target_arch = "wasm32"))]
 extern crate std;
 
+// Public for the fuzz target only: the layout between `js/index.mjs` and the WASM exports.
+#[doc(hidden)]
+pub mod abi;
 mod decide;
 pub mod event;
 mod event_handling;

@@ -8,6 +8,8 @@
 //! # ABI
 //!
 //! All integers are little-endian `u32`; pointers are offsets into the exported `memory`.
+//! [`crate::abi`] reads and writes this layout in safe code, compiled and unit-tested on
+//! every target (and fuzzed); this file is only the shell that owns the memory.
 //!
 //! Cold start (once per instance):
 //! 1. `edgegate_input(n) -> ptr`: a 4-aligned input region of at least `n` bytes.
@@ -73,6 +75,7 @@ use edgegate_core::{Gate, Reason};
 
 use serde_json::Map;
 
+use crate::abi::{self, DENY, ERROR, Fields, KEEP, SET};
 use crate::decide::{Forward, Outcome, RequestView, decide};
 use crate::event::{CfConfig, CfRecord, CfRequest, CfResponse, Event, HandlerResult, Header, Headers, Record};
 use crate::generated::response;
@@ -82,17 +85,6 @@ use crate::{GateState, Handled};
 const PAGE: usize = 65_536;
 /// Smallest input region: every realistic request fits, so it is allocated once.
 const MIN_INPUT: usize = 16 * 1024;
-/// Header words before the cookie lengths.
-const FIXED_WORDS: usize = 7;
-const ABSENT: u32 = u32::MAX;
-
-const DENY: u32 = 1;
-const URI: u32 = 2;
-const QUERY: u32 = 4;
-const COOKIES: u32 = 8;
-const SET: u32 = 16;
-const KEEP: u32 = 32;
-const ERROR: u32 = u32::MAX;
 
 // ---------------------------------------------------------------------------------------
 // Allocator
@@ -264,14 +256,6 @@ fn begin(state: &mut State) {
     ARENA.reset();
 }
 
-fn addr<T>(ptr: *const T) -> u32 {
-    ptr as usize as u32
-}
-
-fn as_u32(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
 // ---------------------------------------------------------------------------------------
 // Exports
 
@@ -296,7 +280,7 @@ pub extern "C" fn edgegate_input(len: u32) -> u32 {
         let base = state.input.as_ptr() as usize;
         state.input_offset = base.wrapping_neg() & 3;
     }
-    addr(state.input[state.input_offset..].as_ptr())
+    abi::addr(&state.input[state.input_offset..])
 }
 
 /// Parses `edgegate.json` (`len` bytes at the input region) once; see the module docs.
@@ -322,8 +306,7 @@ pub extern "C" fn edgegate_init(len: u32) -> u32 {
     let status = match &parsed {
         Ok(_) => 0,
         Err(message) => {
-            state.out[0] = addr(message.as_ptr());
-            state.out[1] = as_u32(message.len());
+            state.out = abi::text_output(message);
             1
         }
     };
@@ -338,7 +321,7 @@ pub extern "C" fn edgegate_init(len: u32) -> u32 {
 // SAFETY (no_mangle): a unique, crate-prefixed symbol returning a plain integer.
 #[unsafe(no_mangle)]
 pub extern "C" fn edgegate_output() -> u32 {
-    addr(STATE.0.borrow().out.as_ptr())
+    abi::addr(&STATE.0.borrow().out)
 }
 
 /// Decides one request described in the input region; see the module docs.
@@ -362,15 +345,7 @@ pub extern "C" fn edgegate_decide(now: f64) -> u32 {
     let Some(fields) = Fields::parse(region) else {
         return ERROR;
     };
-    let view = RequestView {
-        method: fields.strings[0],
-        uri: fields.strings[1],
-        querystring: fields.query,
-        cookies: &fields.cookies,
-        client_ip: fields.strings[2],
-        request_id: fields.strings[3],
-        distribution_id: fields.strings[4],
-    };
+    let view = fields.view();
     let held = match &state.gate {
         Some(Ok(gate)) => match decide(gate, &view, now) {
             Outcome::Forward(forward) => Ok(forward_held(forward)),
@@ -382,29 +357,8 @@ pub extern "C" fn edgegate_decide(now: f64) -> u32 {
         return ERROR;
     };
     let (flags, out) = match &held {
-        Held::Forward(forward, pairs) => {
-            let mut flags = 0;
-            let mut out = [0; 6];
-            if forward.uri != view.uri {
-                flags |= URI;
-                out[0] = addr(forward.uri.as_ptr());
-                out[1] = as_u32(forward.uri.len());
-            }
-            if let Some(query) = &forward.querystring {
-                flags |= QUERY;
-                out[2] = addr(query.as_ptr());
-                out[3] = as_u32(query.len());
-            }
-            if forward.cookies.is_some() {
-                flags |= COOKIES;
-                out[4] = addr(pairs.as_ptr());
-                out[5] = as_u32(pairs.len() / 2);
-            }
-            (flags, out)
-        }
-        Held::Deny(json, log) => {
-            (DENY, [addr(json.as_ptr()), as_u32(json.len()), addr(log.as_ptr()), as_u32(log.len()), 0, 0])
-        }
+        Held::Forward(forward, pairs) => abi::forward_output(forward, view.uri, pairs),
+        Held::Deny(json, log) => (DENY, abi::deny_output(json, log)),
         Held::Nothing | Held::Text(_) => return ERROR,
     };
     state.out = out;
@@ -414,14 +368,7 @@ pub extern "C" fn edgegate_decide(now: f64) -> u32 {
 
 /// A forward with the (ptr, len) pairs of its new cookie values, when it has some.
 fn forward_held(forward: Forward) -> Held {
-    let mut pairs = Vec::new();
-    if let Some(cookies) = &forward.cookies {
-        pairs.reserve_exact(cookies.len() * 2);
-        for value in cookies {
-            pairs.push(addr(value.as_ptr()));
-            pairs.push(as_u32(value.len()));
-        }
-    }
+    let pairs = abi::cookie_pairs(&forward);
     Held::Forward(forward, pairs)
 }
 
@@ -481,15 +428,8 @@ pub extern "C" fn edgegate_origin_response(status: u32) -> u32 {
     let Some(fields) = Fields::parse(region) else {
         return ERROR;
     };
-    let view = RequestView {
-        method: fields.strings[0],
-        uri: fields.strings[1],
-        querystring: fields.query,
-        cookies: &[],
-        client_ip: fields.strings[2],
-        request_id: fields.strings[3],
-        distribution_id: fields.strings[4],
-    };
+    // Cookies play no part in an object's cache class.
+    let view = RequestView { cookies: &[], ..fields.view() };
     let gate = match &state.gate {
         Some(Ok(gate)) => GateState::Ready(gate),
         _ => GateState::Misconfigured,
@@ -497,11 +437,11 @@ pub extern "C" fn edgegate_origin_response(status: u32) -> u32 {
     match origin_cache_control(gate, &view, status) {
         // The value lives in the gate, below the arena mark: valid for the instance's life.
         CacheHeader::Set(value) => {
-            state.out = [addr(value.as_ptr()), as_u32(value.len()), 0, 0, 0, 0];
+            state.out = abi::text_output(value);
             SET
         }
         CacheHeader::Keep(log) => {
-            state.out = [0, 0, addr(log.as_ptr()), as_u32(log.len()), 0, 0];
+            state.out = abi::log_output(&log);
             state.held = Held::Text(log);
             KEEP
         }
@@ -520,8 +460,8 @@ pub extern "C" fn edgegate_internal_response() -> u32 {
     let Ok(json) = serde_json::to_string(&response(Reason::Internal, None)) else {
         return ERROR;
     };
-    state.out = [addr(json.as_ptr()), as_u32(json.len()), 0, 0, 0, 0];
-    let len = as_u32(json.len());
+    state.out = abi::text_output(&json);
+    let len = abi::len_word(json.len());
     state.held = Held::Text(json);
     len
 }
@@ -533,51 +473,4 @@ pub extern "C" fn edgegate_internal_response() -> u32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn edgegate_fault() {
     STATE.0.borrow_mut().fault = true;
-}
-
-// ---------------------------------------------------------------------------------------
-// Input parsing
-
-/// The request strings, borrowed from the input region.
-struct Fields<'a> {
-    /// method, uri, clientIp, requestId, distributionId
-    strings: [&'a str; 5],
-    query: Option<&'a str>,
-    cookies: Vec<&'a str>,
-}
-
-impl<'a> Fields<'a> {
-    /// `None` when a length runs past the region or a string is not UTF-8.
-    fn parse(region: &'a [u8]) -> Option<Fields<'a>> {
-        let word = |i: usize| -> Option<u32> {
-            let bytes: [u8; 4] = region.get(4 * i..4 * i + 4)?.try_into().ok()?;
-            Some(u32::from_le_bytes(bytes))
-        };
-        let n = word(6)? as usize;
-        let words = FIXED_WORDS.checked_add(n)?;
-        let mut at = words.checked_mul(4)?;
-        if at > region.len() {
-            return None;
-        }
-        let mut take = |len: u32| -> Option<&'a str> {
-            let end = at.checked_add(len as usize)?;
-            let text = core::str::from_utf8(region.get(at..end)?).ok()?;
-            at = end;
-            Some(text)
-        };
-        let method = take(word(0)?)?;
-        let uri = take(word(1)?)?;
-        let query = match word(2)? {
-            ABSENT => None,
-            len => Some(take(len)?),
-        };
-        let client_ip = take(word(3)?)?;
-        let request_id = take(word(4)?)?;
-        let distribution_id = take(word(5)?)?;
-        let mut cookies = Vec::with_capacity(n);
-        for i in 0..n {
-            cookies.push(take(word(FIXED_WORDS + i)?)?);
-        }
-        Some(Fields { strings: [method, uri, client_ip, request_id, distribution_id], query, cookies })
-    }
 }

@@ -42,6 +42,9 @@ pub struct Clients {
     pub cloudfront: aws_sdk_cloudfront::Client,
     pub iam: aws_sdk_iam::Client,
     pub pace: Pace,
+    /// What the clients were built from: `bootstrap` builds the per-region CloudWatch Logs
+    /// clients of `logs` from it (same credentials, endpoint and HTTP client).
+    pub sdk: SdkConfig,
 }
 
 impl Clients {
@@ -67,6 +70,7 @@ impl Clients {
             cloudfront: aws_sdk_cloudfront::Client::from_conf(cloudfront),
             iam: aws_sdk_iam::Client::from_conf(iam),
             pace: Pace::AWS,
+            sdk: sdk.clone(),
         }
     }
 }

@@ -29,6 +29,11 @@ pub struct BootstrapArgs {
     /// Use this bundle instead of building one.
     #[arg(long)]
     pub bundle: Option<PathBuf>,
+    /// Retention of the function's log group in every enabled region (Lambda@Edge logs
+    /// where it runs; a CloudWatch value: 1, 3, 5, 7, 14, 30, 60, 90, ...).
+    #[arg(long, value_name = "DAYS", default_value_t = crate::logs::DEFAULT_LOG_RETENTION,
+          value_parser = crate::logs::parse_retention)]
+    pub log_retention: i32,
 }
 
 #[derive(Debug, Args)]
@@ -161,8 +166,20 @@ pub async fn bootstrap_function(
 pub async fn bootstrap(c: &Clients, args: &BootstrapArgs, out: Output) -> anyhow::Result<Status> {
     let bundle = function::load_bundle(args.config.as_deref(), args.bundle.as_deref())?;
     let done = bootstrap_function(c, &args.function.function_name, &args.role_name, &bundle).await?;
+    // Last, so a refused region never stands between an operator and a working function;
+    // a re-run converges (groups already right are not written).
+    let regions = crate::logs::all_region_clients(&c.sdk).await?;
+    let group = crate::logs::log_group_name(&args.function.function_name);
+    let retention = crate::logs::set_retention(&regions, &group, args.log_retention).await;
     if out == Output::Json {
-        print_json(&done)?;
+        #[derive(Serialize)]
+        struct Report<'a> {
+            #[serde(flatten)]
+            done: &'a Bootstrapped,
+            log_retention: &'a crate::logs::RetentionReport,
+        }
+        print_json(&Report { done: &done, log_retention: &retention })?;
+        retention.outcome()?;
         return Ok(Status::Ok);
     }
     let state = |created: bool| if created { "created" } else { "exists" };
@@ -170,6 +187,7 @@ pub async fn bootstrap(c: &Clients, args: &BootstrapArgs, out: Output) -> anyhow
     outln!("function  {} ({})", done.function_name, state(done.function_created))?;
     let version_state = if done.created { "published" } else { "already published" };
     outln!("version   {} ({version_state}, CodeSha256 {})", done.version, done.code_sha256)?;
+    outln!("logs      {}", retention.text())?;
     outln!()?;
     outln!("{}", done.function_arn)?;
     outln!()?;
@@ -177,5 +195,6 @@ pub async fn bootstrap(c: &Clients, args: &BootstrapArgs, out: Output) -> anyhow
     outln!("  {}", done.next_command)?;
     outln!("Then check that nothing reaches the bucket around the gate:")?;
     outln!("  edgegate doctor --distribution-id YOUR_DISTRIBUTION_ID")?;
+    retention.outcome()?;
     Ok(Status::Ok)
 }

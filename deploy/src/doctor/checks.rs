@@ -540,7 +540,7 @@ fn origin(s: &Snapshot, o: &Origin, findings: &mut Vec<Finding>) {
             why,
             fix: oac_fix,
         });
-    } else if o.oac.is_some()
+    } else if o.oac.is_none()
         && let Some(oai) = &o.oai
     {
         findings.push(Finding {

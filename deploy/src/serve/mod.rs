@@ -54,6 +54,17 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Seconds a client may take to send its request headers, between two pieces of a
+    /// request body, and to take each piece of a response; also how long an http://
+    /// origin may take to start answering. Idle keep-alive connections close after it.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub timeout: u64,
+    /// Open client connections at most; connections beyond it are answered 503 and closed.
+    #[arg(long, value_name = "N", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub max_connections: u64,
+    /// Serve symbolic links in a directory origin that resolve outside it (refused by default: 404).
+    #[arg(long)]
+    pub follow_symlinks: bool,
 }
 
 /// How long in-flight requests may take to finish after SIGINT/SIGTERM.
@@ -84,6 +95,10 @@ pub(crate) struct Server {
     /// Random per process, so request ids from two runs do not collide.
     id_prefix: u32,
     counter: AtomicU32,
+    /// `--timeout`: the longest a peer may stall (see [`ServeArgs::timeout`]).
+    timeout: Duration,
+    /// `--follow-symlinks`.
+    follow_symlinks: bool,
 }
 
 #[derive(Serialize)]

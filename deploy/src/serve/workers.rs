@@ -8,16 +8,24 @@
 //! way nginx pins it to one worker process, served about 10% more requests per second on
 //! the same two cores (tests/bench/serve-vs-nginx.sh, 1 KB file).
 
+use std::future::Future as _;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::Watcher;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
+use tokio::time::Sleep;
 
 use edgegate_core::canonical_ip;
 
@@ -30,6 +38,99 @@ pub struct Job {
     pub peer: SocketAddr,
     /// Ties the connection to the server's graceful shutdown.
     pub watcher: Watcher,
+    /// The connection's place under `--max-connections`, given back when it ends.
+    pub slot: Slot,
+}
+
+/// One open connection counted against the cap; dropping it frees the place.
+#[derive(Debug)]
+pub struct Slot(Arc<AtomicUsize>);
+
+impl Slot {
+    /// Takes a place if fewer than `max` are taken. The accept loop is the only caller, so
+    /// the check and the increment cannot race with another taker.
+    pub fn take(open: &Arc<AtomicUsize>, max: usize) -> Option<Slot> {
+        if open.load(Ordering::Acquire) >= max {
+            return None;
+        }
+        open.fetch_add(1, Ordering::AcqRel);
+        Some(Slot(open.clone()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A client connection whose writes fail once one has waited `limit` without the client
+/// reading anything (nginx's `send_timeout`): a client that never reads its response
+/// would otherwise hold the connection, its buffers and a file open for ever. Only a
+/// write that cannot progress arms the clock, so a slow but reading client is not cut.
+struct SendDeadline {
+    stream: TcpStream,
+    limit: Duration,
+    /// Running while a write waits for room in the socket's send buffer.
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl SendDeadline {
+    fn watch<T>(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let limit = self.limit;
+        let stalled = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                self.stalled = None;
+                Poll::Ready(Err(io::Error::new(io::ErrorKind::TimedOut, "client did not read the response in time")))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl AsyncRead for SendDeadline {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for SendDeadline {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write(cx, buf);
+        this.watch(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_write_vectored(cx, bufs);
+        this.watch(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_flush(cx);
+        this.watch(cx, polled)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let polled = Pin::new(&mut this.stream).poll_shutdown(cx);
+        this.watch(cx, polled)
+    }
 }
 
 /// The running workers.
@@ -101,15 +202,18 @@ async fn run_worker(
     server: Arc<Server>,
     builder: http1::Builder,
 ) {
-    while let Some(Job { stream, peer, watcher }) = jobs.recv().await {
+    while let Some(Job { stream, peer, watcher, slot }) = jobs.recv().await {
         let Ok(stream) = TcpStream::from_std(stream) else { continue };
         let client_ip: Arc<str> = canonical_ip(peer.ip()).to_string().into();
+        let limit = server.timeout;
         let server = server.clone();
         let service = service_fn(move |req| handle(server.clone(), client_ip.clone(), req));
-        let conn = watcher.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let io = TokioIo::new(SendDeadline { stream, limit, stalled: None });
+        let conn = watcher.watch(builder.serve_connection(io, service));
         tokio::spawn(async move {
             // Client resets and timeouts end a connection; they are not server errors.
             let _ = conn.await;
+            drop(slot);
         });
     }
     // No more connections will come; the ones running finish (graceful drain) until the
