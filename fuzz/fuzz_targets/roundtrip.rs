@@ -32,8 +32,8 @@ fn gates() -> &'static [Gate] {
                     encoded_slash: if bits & 2 != 0 { EncodedSlash::Reject } else { EncodedSlash::Decode },
                     path_tokens: bits & 4 != 0,
                     cookie_tokens: bits & 8 != 0,
-                    // The token's own name in the allow-list must not let it through.
-                    forward_query: if bits & 16 != 0 { vec!["x".into(), NAME.into()] } else { vec![] },
+                    // The configuration refuses the token's own name here.
+                    forward_query: if bits & 16 != 0 { vec!["x".into(), "versionId".into()] } else { vec![] },
                     keys: vec![KeyConfig {
                         id: "k".into(),
                         secret: Some(Secret::new("00112233445566778899aabbccddeeff")),

@@ -56,7 +56,7 @@ same_file() { cmp -s "$1" "$2"; }
 
 # --- host state: nothing here may change (checked at the end) ---------------------------
 home=${HOME:-/root}
-host_paths=(/var/lib/apt/lists /var/cache/apt /var/lib/dpkg/status /etc/apt
+host_paths=(/var/lib/apt/lists /var/cache/apt /var/lib/dpkg/status /etc/apt /var/cache/swcatalog
   /var/cache/dnf /var/lib/dnf /var/log/dnf.log /var/log/dnf.librepo.log /var/log/dnf.rpm.log /var/log/hawkey.log
   /etc/dnf /etc/yum.repos.d
   "$home/.cache/pip" "$home/.config/pip" "$home/.npm" "$home/.npmrc" "$home/.gem" "$home/.gemrc" "$home/.local/share/gem")
@@ -159,20 +159,24 @@ show() { tail -n "${2:-4}" "$1" | sed 's/^/       | /'; }
 # --- apt ---------------------------------------------------------------------------------
 # run_apt NAME 'deb ... line': update + download libedge++ in an apt of its own (state,
 # lists, cache, sources under $tmp/apt-NAME; the host's dpkg status never read).
+# The host's /etc/apt/apt.conf.d is read *before* any -o option, hooks included (packagekit
+# and appstream Post-Invoke-Success, DEP-11 targets): only APT_CONFIG, read first, can point
+# apt's configuration directories elsewhere.
 run_apt() {
   local d="$tmp/apt-$1" rc=0
   mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/dl" "$d/etc"
   touch "$d/status"
   echo "$2" >"$d/sources.list"
-  local o=(-o "Dir::Etc::sourcelist=$d/sources.list" -o Dir::Etc::sourceparts=- -o "Dir::Etc::main=$d/etc/apt.conf"
-    -o "Dir::Etc::parts=$d/etc" -o "Dir::Etc::preferencesparts=$d/etc"
+  printf 'Dir::Etc::main "%s";\nDir::Etc::parts "%s";\nDir::Etc::preferences "%s";\nDir::Etc::preferencesparts "%s";\n' \
+    "$d/etc/apt.conf" "$d/etc" "$d/etc/preferences" "$d/etc" >"$d/apt-config"
+  local o=(-o "Dir::Etc::sourcelist=$d/sources.list" -o Dir::Etc::sourceparts=-
     -o "Dir::State=$d" -o "Dir::State::lists=$d/lists" -o "Dir::State::status=$d/status"
     -o "Dir::Cache=$d/cache" -o "Dir::Cache::archives=$d/cache/archives" -o "Dir::Log=$d"
     -o APT::Get::List-Cleanup=0 -o APT::Sandbox::User=root -o Acquire::Retries=0
     -o "Acquire::http::Proxy::127.0.0.1=DIRECT" -o Debug::NoLocking=1)
   {
-    timeout 60 apt-get "${o[@]}" update || rc=$?
-    (cd "$d/dl" && timeout 60 apt-get "${o[@]}" download 'libedge++') || rc=$?
+    APT_CONFIG="$d/apt-config" timeout 60 apt-get "${o[@]}" update || rc=$?
+    (cd "$d/dl" && APT_CONFIG="$d/apt-config" timeout 60 apt-get "${o[@]}" download 'libedge++') || rc=$?
   } >"$d/log" 2>&1
   # apt-get update exits 0 when an index fails: its Err/W/E lines say so.
   grep -qE '^(Err|W:|E:)' "$d/log" && [ "$rc" = 0 ] && rc=100

@@ -48,7 +48,7 @@ for target in "${targets[@]}"; do
   cargo +nightly fuzz run "$target" "$corpus" "${extra[@]}" -- \
     -max_total_time="$seconds" -seed="$seed" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 >"$log" 2>&1 || status=$?
-  runs=$(awk -F: '/^stat::number_of_executed_units/ {gsub(/ /, "", $2); print $2}' "$log")
+  runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   cov=$(grep -E '^#[0-9]+' "$log" | tail -n 1 | grep -oE 'cov: [0-9]+ ft: [0-9]+' || true)
   if [ "$status" -eq 0 ]; then
     passed=$((passed + 1))

@@ -36,13 +36,20 @@ try {
 } catch (error) {
   console.error(JSON.stringify({ edgegate: 'cannot load edgegate.wasm', error: String(error) }));
 }
-// A missing edgegate.json is an invalid configuration: the Rust side answers `misconfigured`.
-let configBytes;
-try {
-  configBytes = readFileSync(new URL('./edgegate.json', import.meta.url));
-} catch {
-  configBytes = Buffer.alloc(0);
+// Read at each instantiation (cold start, and after a fault) and zeroed once copied in:
+// the keys are not kept in JavaScript memory between requests. A missing edgegate.json is
+// an invalid configuration: the Rust side answers `misconfigured`.
+function readConfig() {
+  try {
+    return readFileSync(new URL('./edgegate.json', import.meta.url));
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
+
+const encoder = new TextEncoder();
+// Output the module wrote that is not UTF-8 is a fault (fail closed), never U+FFFD.
+const decoder = new TextDecoder('utf-8', { fatal: true });
 
 // The live instance and views of its memory (refreshed whenever the memory grows). Null
 // after a fault: the next request instantiates the cached module afresh.
@@ -53,7 +60,6 @@ function instantiate() {
   const g = {
     exports,
     memory: exports.memory,
-    buf: null,
     u32: null,
     input: 0,
     capacity: 0,
@@ -62,11 +68,13 @@ function instantiate() {
     // half-updated (a held borrow, a moved arena pointer), so the instance is dropped.
     busy: false,
   };
+  const configBytes = readConfig();
   g.capacity = Math.max(configBytes.length, MIN_INPUT);
   g.input = exports.edgegate_input(g.capacity) >>> 0;
   if (g.input === 0) throw new Error('edgegate_input failed');
-  refresh(g);
-  configBytes.copy(g.buf, g.input);
+  // `set` throws rather than write past the region.
+  region(g).set(configBytes);
+  configBytes.fill(0);
   const status = exports.edgegate_init(configBytes.length);
   g.output = (exports.edgegate_output() >>> 0) >>> 2;
   refresh(g);
@@ -74,17 +82,27 @@ function instantiate() {
     // The text names the offending field, never a secret value.
     const [ptr, len] = [g.u32[g.output], g.u32[g.output + 1]];
     console.error(
-      JSON.stringify({ edgegate: 'invalid edgegate.json: every request is answered 500 misconfigured', error: g.buf.toString('utf8', ptr, ptr + len) }),
+      JSON.stringify({ edgegate: 'invalid edgegate.json: every request is answered 500 misconfigured', error: text(g, ptr, len) }),
     );
   }
   return g;
 }
 
 function refresh(g) {
-  if (g.buf === null || g.buf.buffer !== g.memory.buffer) {
-    g.buf = Buffer.from(g.memory.buffer);
+  if (g.u32 === null || g.u32.buffer !== g.memory.buffer) {
     g.u32 = new Uint32Array(g.memory.buffer);
   }
+}
+
+// The input region and nothing else: the Gate (the keys) lives right after it, so no
+// write may reach past its end.
+function region(g) {
+  return new Uint8Array(g.memory.buffer, g.input, g.capacity);
+}
+
+// A string the module wrote; a pointer or length outside the memory throws (RangeError).
+function text(g, ptr, len) {
+  return decoder.decode(new Uint8Array(g.memory.buffer, ptr, len));
 }
 
 // String fields as the Rust event types read them: a missing field takes serde's default,
@@ -150,39 +168,27 @@ function writeInput(g, request, config, withCookies) {
     g.capacity = need;
   }
   refresh(g);
-  const buf = g.buf;
-  const u32 = g.u32;
-  const words = g.input >>> 2;
-  let at = g.input + 4 * (FIXED_WORDS + n);
-  let len;
-  len = buf.write(method, at);
-  u32[words] = len;
-  at += len;
-  len = buf.write(uri, at);
-  u32[words + 1] = len;
-  at += len;
-  if (hasQuery) {
-    len = buf.write(query, at);
-    u32[words + 2] = len;
-    at += len;
-  } else {
-    u32[words + 2] = ABSENT;
-  }
-  len = buf.write(clientIp, at);
-  u32[words + 3] = len;
-  at += len;
-  len = buf.write(requestId, at);
-  u32[words + 4] = len;
-  at += len;
-  len = buf.write(distributionId, at);
-  u32[words + 5] = len;
-  at += len;
-  u32[words + 6] = n;
-  for (let i = 0; i < n; i++) {
-    len = buf.write(cookies[i], at);
-    u32[words + FIXED_WORDS + i] = len;
-    at += len;
-  }
+  const bytes = region(g);
+  const header = 4 * (FIXED_WORDS + n);
+  if (header > bytes.length) throw new RangeError('request does not fit the input region');
+  const words = new Uint32Array(g.memory.buffer, g.input, FIXED_WORDS + n);
+  let at = header;
+  // Each string goes into what is left of the region; one that does not fit whole throws
+  // (a lone surrogate is written as U+FFFD).
+  const put = (value) => {
+    const { read, written } = encoder.encodeInto(value, bytes.subarray(at));
+    if (read !== value.length) throw new RangeError('request does not fit the input region');
+    at += written;
+    return written;
+  };
+  words[0] = put(method);
+  words[1] = put(uri);
+  words[2] = hasQuery ? put(query) : ABSENT;
+  words[3] = put(clientIp);
+  words[4] = put(requestId);
+  words[5] = put(distributionId);
+  words[6] = n;
+  for (let i = 0; i < n; i++) words[FIXED_WORDS + i] = put(cookies[i]);
   return { headers, names, query };
 }
 
@@ -201,23 +207,22 @@ function decide(event, now) {
   if (flags > (DENY | URI | QUERY | COOKIES)) throw new Error('edgegate_decide refused its input');
   refresh(g);
   const out = g.output;
-  const ob = g.buf;
   const o32 = g.u32;
   if (flags & DENY) {
-    const response = JSON.parse(ob.toString('utf8', o32[out], o32[out] + o32[out + 1]));
-    console.log(ob.toString('utf8', o32[out + 2], o32[out + 2] + o32[out + 3]));
+    const response = JSON.parse(text(g, o32[out], o32[out + 1]));
+    console.log(text(g, o32[out + 2], o32[out + 3]));
     return response;
   }
   // Forward: the same edits as `apply_forward` (crates/handler/src/apply.rs), in place.
-  if (flags & URI) request.uri = ob.toString('utf8', o32[out], o32[out] + o32[out + 1]);
-  if (flags & QUERY) request.querystring = ob.toString('utf8', o32[out + 2], o32[out + 2] + o32[out + 3]);
+  if (flags & URI) request.uri = text(g, o32[out], o32[out + 1]);
+  if (flags & QUERY) request.querystring = text(g, o32[out + 2], o32[out + 3]);
   else if (query === null) delete request.querystring; // serde reads null as absent
   if (flags & COOKIES) {
     const values = [];
     const pairs = o32[out + 4] >>> 2;
     for (let i = 0; i < o32[out + 5]; i++) {
       const ptr = o32[pairs + 2 * i];
-      values.push(ob.toString('utf8', ptr, ptr + o32[pairs + 2 * i + 1]));
+      values.push(text(g, ptr, o32[pairs + 2 * i + 1]));
     }
     const name = names === null ? 'cookie' : names[0];
     const first = names === null ? undefined : headers[name][0];
@@ -254,11 +259,11 @@ function originResponse(event) {
   const out = g.output;
   const o32 = g.u32;
   if (flags === KEEP) {
-    console.log(g.buf.toString('utf8', o32[out + 2], o32[out + 2] + o32[out + 3]));
+    console.log(text(g, o32[out + 2], o32[out + 3]));
     return response;
   }
   if (flags !== SET) throw new Error('edgegate_origin_response refused its input');
-  const value = g.buf.toString('utf8', o32[out], o32[out] + o32[out + 1]);
+  const value = text(g, o32[out], o32[out + 1]);
   // As `set_cache_control`: every spelling of the name goes, one lower-case entry stays.
   for (const name of Object.keys(headers)) {
     if (name.length === 13 && name.toLowerCase() === 'cache-control') delete headers[name];

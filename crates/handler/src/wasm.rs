@@ -295,10 +295,9 @@ pub extern "C" fn edgegate_init(len: u32) -> u32 {
         return 2;
     }
     let region = &mut state.input[state.input_offset..];
-    let parsed = match region.get(..len as usize).map(core::str::from_utf8) {
+    let parsed = match region.get(..len as usize) {
         // The runtime's wire form of the error is its text (read by `index.mjs`).
-        Some(Ok(json)) => crate::gate_from_json(json).map_err(|e| e.to_string()),
-        Some(Err(_)) => Err("edgegate.json is not UTF-8".to_string()),
+        Some(json) => crate::gate_from_json_bytes(json).map_err(|e| e.to_string()),
         None => Err("edgegate.json larger than the input region".to_string()),
     };
     // The text held the secrets; the parsed keys live on only inside the Gate.

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use edgegate_handler::event::{Event, HandlerResult};
 use edgegate_handler::{
-    Gate, GateState, Handled, LoadError, Reason, gate_from_json, handle_event, handle_event_json, handle_event_value,
+    Gate, GateState, Handled, LoadError, Reason, gate_from_json, gate_from_json_bytes, handle_event, handle_event_json,
+    handle_event_value,
 };
 use serde_json::Value;
 
@@ -257,6 +258,7 @@ fn config_errors_never_quote_a_secret() {
         gate_from_json("{\"keys\": [").expect_err("truncated").to_string(),
         "edgegate.json: truncated JSON at line 1 column 10"
     );
+    assert_eq!(gate_from_json_bytes(&[0xff, 0xfe, b'{']).expect_err("not UTF-8"), LoadError::NotUtf8);
 }
 
 /// Fewer would mean origin-response fixtures went missing (issue 9 lists these kinds).

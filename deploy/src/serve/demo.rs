@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
-use bytes::Bytes;
 use edgegate_core::{Claims, Config, Gate, KeyConfig, Scope, Secret};
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -143,7 +142,7 @@ pub fn redirect<B>(gate: &Gate, gate_url: &str, req: &Request<B>, now: u64) -> R
     let claims = Claims {
         ip: None,
         start: None,
-        expires: now + APP_TOKEN_TTL_SECONDS,
+        expires: now.saturating_add(APP_TOKEN_TTL_SECONDS),
         scope: Scope::url(path),
         id: None,
         data: None,
@@ -166,13 +165,10 @@ pub fn redirect<B>(gate: &Gate, gate_url: &str, req: &Request<B>, now: u64) -> R
     response
 }
 
+/// The directory origin's plain-text answer, never cached: like the gate's own refusals.
 fn plain(status: StatusCode, body: &'static str) -> Response<ResponseBody> {
-    let mut response = Response::new(ResponseBody::full(Bytes::from_static(body.as_bytes())));
-    *response.status_mut() = status;
-    let h = response.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    let mut response = super::files::plain(status, body);
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 

@@ -6,8 +6,10 @@
 //! `open`, `metadata` and read through tokio's blocking pool, which dominated the bench
 //! for small files (see `body.rs` for why synchronous reads are the right trade here).
 
-use std::fs::{File, Metadata};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io;
+use std::os::fd::AsRawFd as _;
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,19 +21,22 @@ use http::{Method, Response, StatusCode};
 
 use super::body::{FileRegion, ResponseBody};
 
-/// Serves the forwarded `uri` (SPEC §3 step 4: canonical path, percent-encoded) from `root`.
-/// `raw_query` is the viewer's query string, used only to keep it on a redirect. Every
-/// answer carries the `cache-control` the edge's origin-response handler would set (SPEC
-/// §9), so a local gate behind a cache behaves as CloudFront does.
+/// Serves the forwarded `uri` (SPEC §3 step 4: canonical path, percent-encoded) from `root`
+/// (a canonical path). `raw_query` is the viewer's query string, used only to keep it on a
+/// redirect. Only regular files (and directories, as redirects or their `index.html`) are
+/// served; a symbolic link resolving outside `root` is a 404 unless `follow_symlinks`.
+/// Every answer carries the `cache-control` the edge's origin-response handler would set
+/// (SPEC §9), so a local gate behind a cache behaves as CloudFront does.
 pub fn serve(
     root: &Path,
+    follow_symlinks: bool,
     method: &Method,
     headers: &HeaderMap,
     forwarded_uri: &str,
     raw_query: Option<&str>,
     cache: &CacheConfig,
 ) -> Response<ResponseBody> {
-    let mut response = answer(root, method, headers, forwarded_uri, raw_query);
+    let mut response = answer(root, follow_symlinks, method, headers, forwarded_uri, raw_query);
     set_cache_control(&mut response, forwarded_uri, cache);
     response
 }
@@ -59,6 +64,7 @@ fn set_cache_control(response: &mut Response<ResponseBody>, forwarded_uri: &str,
 
 fn answer(
     root: &Path,
+    follow_symlinks: bool,
     method: &Method,
     headers: &HeaderMap,
     forwarded_uri: &str,
@@ -75,10 +81,23 @@ fn answer(
         // than guess (fail closed).
         return plain(StatusCode::BAD_REQUEST, "400 Bad Request: path not servable");
     };
-    let file = match File::open(&path) {
+    // Nothing but a directory or a regular file is opened: opening a FIFO blocks until a
+    // writer comes (a worker, then shutdown, with it), and a device may act on an open.
+    match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_file() || meta.is_dir() => {}
+        Ok(_) => return plain(StatusCode::NOT_FOUND, "404 Not Found"),
+        Err(e) => return io_error(&e),
+    }
+    // Non-blocking: a FIFO swapped in since the check still opens at once, and the `fstat`
+    // below refuses it. Reads from a regular file ignore the flag.
+    let file = match OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&path) {
         Ok(file) => file,
         Err(e) => return io_error(&e),
     };
+    if !follow_symlinks && !opened_inside(root, &file, &path) {
+        // As S3 answers for a key it does not have: the link's target is not the origin's.
+        return plain(StatusCode::NOT_FOUND, "404 Not Found");
+    }
     let meta = match file.metadata() {
         Ok(meta) => meta,
         Err(e) => return io_error(&e),
@@ -95,6 +114,16 @@ fn answer(
         return plain(StatusCode::NOT_FOUND, "404 Not Found");
     }
     send_file(file, &meta, &path, method, headers)
+}
+
+/// Whether the opened `file` lies under `root` with every symbolic link resolved. The
+/// kernel's name for the open descriptor is what was actually opened (a link changed
+/// after the open cannot fool it) and costs one `readlink`; without `/proc`, the path is
+/// resolved again. Anything unresolvable is outside (fail closed).
+fn opened_inside(root: &Path, file: &File, path: &Path) -> bool {
+    let fd_path = format!("/proc/self/fd/{}", file.as_raw_fd());
+    let resolved = std::fs::read_link(fd_path).or_else(|_| std::fs::canonicalize(path));
+    resolved.is_ok_and(|resolved| resolved.starts_with(root))
 }
 
 /// Maps a forwarded uri onto `root`, segment by segment. The gate already refused `..`,
@@ -412,7 +441,7 @@ mod tests {
     #[test]
     fn answers_carry_the_cache_class() {
         use edgegate_core::{CacheClass, CacheRule};
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo-repo");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/demo-repo").canonicalize().unwrap();
         let mut cache = CacheConfig::default();
         // Matches only the decoded path: the class is decided on the canonical path.
         cache.rules.push(CacheRule { pattern: "/files/read me.*".into(), class: CacheClass::Package });
@@ -442,7 +471,7 @@ mod tests {
             (&Method::GET, &none, "/files/read%20me.txt", StatusCode::OK, &package),
         ];
         for (method, headers, uri, status, want) in cases {
-            let response = serve(&root, method, headers, uri, None, &cache);
+            let response = serve(&root, false, method, headers, uri, None, &cache);
             assert_eq!(response.status(), *status, "{method} {uri}");
             assert_eq!(response.headers()[header::CACHE_CONTROL], *want, "{method} {uri} {status}");
         }

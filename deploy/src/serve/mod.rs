@@ -159,12 +159,22 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
     let mut id_prefix = [0u8; 4];
     // A fixed prefix only makes ids less unique across runs; never worth failing over.
     let _ = getrandom::fill(&mut id_prefix);
-    let server =
-        Arc::new(Server { gate, origin, id_prefix: u32::from_be_bytes(id_prefix), counter: AtomicU32::new(0) });
+    let timeout = Duration::from_secs(args.timeout);
+    let server = Arc::new(Server {
+        gate,
+        origin,
+        id_prefix: u32::from_be_bytes(id_prefix),
+        counter: AtomicU32::new(0),
+        timeout,
+        follow_symlinks: args.follow_symlinks,
+    });
 
     let graceful = GracefulShutdown::new();
     let mut builder = http1::Builder::new();
-    builder.timer(TokioTimer::new()).header_read_timeout(Duration::from_secs(30)).keep_alive(true);
+    // hyper restarts this clock for every request head, so it also closes idle keep-alive
+    // connections and bounds a client trickling its headers.
+    builder.timer(TokioTimer::new()).header_read_timeout(timeout).keep_alive(true);
+    let mut cap = workers::Cap::new(usize::try_from(args.max_connections).unwrap_or(usize::MAX));
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let mut workers = workers::Workers::start(cores, &server, &builder).context("starting connection workers")?;
     let app = match app {
@@ -184,11 +194,16 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
                         continue;
                     }
                 };
+                let Some(slot) = cap.admit(&stream) else { continue };
                 // Small responses must not wait for Nagle.
                 let _ = stream.set_nodelay(true);
                 // Deregistered here, registered again on the worker's own runtime.
                 let Ok(stream) = stream.into_std() else { continue };
-                workers.dispatch(workers::Job { stream, peer, watcher: graceful.watcher() });
+                workers.dispatch(workers::Job { stream, peer, watcher: graceful.watcher(), slot });
+            }
+            // The tail of a burst of refusals gets its line too, a second after the last.
+            () = tokio::time::sleep_until(cap.report_due().unwrap_or_else(Instant::now).into()), if cap.report_due().is_some() => {
+                cap.report();
             }
             _ = sigint.recv() => break "SIGINT",
             _ = sigterm.recv() => break "SIGTERM",
@@ -246,6 +261,17 @@ fn display_addr(addr: SocketAddr) -> SocketAddr {
     }
 }
 
+/// Debug builds only: with `EDGEGATE_TEST_CLIENT_IP_HEADER=<name>`, the viewer address is
+/// taken from that request header, so the fixture events (whose `clientIp`s are documentation
+/// addresses, not loopback) run through `serve` unchanged. Release builds have no such knob:
+/// there the address is always the connection's peer.
+#[cfg(debug_assertions)]
+fn test_client_ip(req: &Request<Incoming>) -> Option<Arc<str>> {
+    static HEADER: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    let name = HEADER.get_or_init(|| std::env::var("EDGEGATE_TEST_CLIENT_IP_HEADER").ok()).as_deref()?;
+    req.headers().get(name).and_then(|v| v.to_str().ok()).map(Arc::from)
+}
+
 async fn handle(
     server: Arc<Server>,
     client_ip: Arc<str>,
@@ -255,6 +281,8 @@ async fn handle(
     let request_id = RequestId::new(server.id_prefix, server.counter.fetch_add(1, Ordering::Relaxed));
     // One clock for the binary; a clock before 1970 is a fault (500), never `now = 0`.
     let now = crate::clock::now();
+    #[cfg(debug_assertions)]
+    let client_ip = test_client_ip(&req).unwrap_or(client_ip);
 
     let decided = {
         // Cookie values that are not UTF-8 cannot appear in a CloudFront event; they are

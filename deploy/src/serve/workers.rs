@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -40,6 +40,71 @@ pub struct Job {
     pub watcher: Watcher,
     /// The connection's place under `--max-connections`, given back when it ends.
     pub slot: Slot,
+}
+
+/// `--max-connections`: how many client connections are open, and the refusals not yet
+/// reported.
+#[derive(Debug)]
+pub struct Cap {
+    open: Arc<AtomicUsize>,
+    max: usize,
+    refused: u64,
+    /// When the first refusal not yet reported happened.
+    first_refused: Option<Instant>,
+}
+
+/// The answer to a connection over the cap: a client sees why, and when to come back.
+const OVER_CAP: &str = concat!(
+    "HTTP/1.1 503 Service Unavailable\r\n",
+    "retry-after: 1\r\n",
+    "connection: close\r\n",
+    "content-type: text/plain; charset=utf-8\r\n",
+    "content-length: 46\r\n",
+    "\r\n",
+    "503 Service Unavailable: too many connections\n",
+);
+
+/// A cap line reports the refusals of this long, so a burst gets one line and a flood
+/// one line per interval rather than one per connection.
+const CAP_REPORT_EVERY: Duration = Duration::from_secs(1);
+
+impl Cap {
+    pub fn new(max: usize) -> Cap {
+        Cap { open: Arc::new(AtomicUsize::new(0)), max: max.max(1), refused: 0, first_refused: None }
+    }
+
+    /// A place for `stream`, or `None` after answering it 503 (and counting it for the log).
+    pub fn admit(&mut self, stream: &TcpStream) -> Option<Slot> {
+        if let Some(slot) = Slot::take(&self.open, self.max) {
+            return Some(slot);
+        }
+        // Best effort and never blocking: the socket is fresh, so its send buffer has room.
+        // Reading what already arrived first makes the close a FIN, not a reset that
+        // could destroy the 503 before the client reads it.
+        let mut sink = [0u8; 2048];
+        let _ = stream.try_read(&mut sink);
+        let _ = stream.try_write(OVER_CAP.as_bytes());
+        self.refused += 1;
+        self.first_refused.get_or_insert_with(Instant::now);
+        None
+    }
+
+    /// When the refusals not yet reported are due for their line (`None`: nothing pending).
+    pub fn report_due(&self) -> Option<Instant> {
+        self.first_refused.map(|first| first + CAP_REPORT_EVERY)
+    }
+
+    /// Writes the line for the refusals since the last one.
+    pub fn report(&mut self) {
+        if self.refused > 0 {
+            eprintln!(
+                "edgegate serve: connection limit reached (--max-connections {}): refused {} connection(s) with 503",
+                self.max, self.refused
+            );
+        }
+        self.refused = 0;
+        self.first_refused = None;
+    }
 }
 
 /// One open connection counted against the cap; dropping it frees the place.
