@@ -383,7 +383,14 @@ async fn set_retention_creates_and_sets_every_enabled_regions_group_and_a_rerun_
     let again = set_retention(&clients, &group, 14).await;
     assert!(again.failed.is_empty());
     assert!(again.regions.iter().all(|c| c.action == RetentionAction::Unchanged), "{:?}", again.regions);
-    assert_eq!(again.text(), format!("{group} retention 14 days in {} regions (0 created, 0 updated, {} already right)", clients.len(), clients.len()));
+    assert_eq!(
+        again.text(),
+        format!(
+            "{group} retention 14 days in {} regions (0 created, 0 updated, {} already right)",
+            clients.len(),
+            clients.len()
+        )
+    );
 
     let longer = set_retention(&clients, &group, 30).await;
     assert!(longer.regions.iter().all(|c| (c.action, c.previous_days) == (RetentionAction::Updated, Some(14))));
@@ -474,7 +481,11 @@ fn page_with_token(base_ms: i64, messages: &[&str], token: Option<&str>) -> Repl
     logs_json(200, &body.to_string())
 }
 
-fn replay_region(region: &str, events: Vec<ReplayEvent>, retry: Option<RetryConfig>) -> (RegionLogs, StaticReplayClient) {
+fn replay_region(
+    region: &str,
+    events: Vec<ReplayEvent>,
+    retry: Option<RetryConfig>,
+) -> (RegionLogs, StaticReplayClient) {
     let http = StaticReplayClient::new(events);
     let mut sdk = replay_sdk_config(&http);
     if let Some(retry) = retry {

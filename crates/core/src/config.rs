@@ -28,6 +28,21 @@ impl Secret {
     }
 }
 
+impl Drop for Secret {
+    fn drop(&mut self) {
+        // The hex text is the key. Memory freed in the WASM module's arena is handed out
+        // again unwiped, so it is cleared here (volatile writes: not optimised away).
+        let mut bytes = core::mem::take(&mut self.0).into_bytes();
+        wipe(&mut bytes);
+    }
+}
+
+/// Clears key material before its memory is released.
+pub(crate) fn wipe(bytes: &mut [u8]) {
+    use hmac::digest::zeroize::Zeroize as _;
+    bytes.zeroize();
+}
+
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(<redacted>)")
@@ -259,10 +274,14 @@ pub(crate) fn decode_secret(field: &str, secret: &Secret) -> Result<Vec<u8>, Con
     for pair in hex.as_bytes().chunks_exact(2) {
         match (crate::path::hex_value(pair[0]), crate::path::hex_value(pair[1])) {
             (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
-            _ => return Err(ConfigError::new(field, "not hex")),
+            _ => {
+                wipe(&mut out);
+                return Err(ConfigError::new(field, "not hex"));
+            }
         }
     }
     if out.len() < MIN_KEY_BYTES {
+        wipe(&mut out);
         return Err(ConfigError::new(
             field,
             format!("{} bytes; at least {MIN_KEY_BYTES} bytes (32 hex digits) required", out.len()),

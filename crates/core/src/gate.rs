@@ -8,7 +8,7 @@ use core::net::IpAddr;
 use hmac::{KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::config::{CacheConfig, Config, ConfigError, EncodedSlash, decode_secret};
+use crate::config::{CacheConfig, Config, ConfigError, EncodedSlash, decode_secret, wipe};
 use crate::path::{PathError, canonicalize_with};
 use crate::reason::Reason;
 use crate::token::{ACL_DELIMITER, FIELD_DELIMITER, ParsedToken, acl_matches};
@@ -130,9 +130,12 @@ impl Gate {
             let Some(secret) = &key.secret else {
                 return Err(ConfigError::new(field, "missing"));
             };
-            let bytes = decode_secret(&field, secret)?;
-            let keyed = <HmacSha256 as KeyInit>::new_from_slice(&bytes)
-                .map_err(|_| ConfigError::new(field, "unusable as an HMAC key"))?;
+            let mut bytes = decode_secret(&field, secret)?;
+            let keyed = <HmacSha256 as KeyInit>::new_from_slice(&bytes);
+            // From here on the key exists only as the HMAC state; the WASM module's arena
+            // would hand these bytes out again unwiped.
+            wipe(&mut bytes);
+            let keyed = keyed.map_err(|_| ConfigError::new(field, "unusable as an HMAC key"))?;
             keys.push(Key { id: key.id.clone(), keyed });
         }
         Ok(Gate {

@@ -121,9 +121,8 @@ fn spec_hmac_formula_reproduces_every_library_mac() {
     use hmac::{KeyInit, Mac};
     for v in load() {
         let (signed, mac_hex) = v.token.rsplit_once("~hmac=").unwrap_or_else(|| panic!("{}: no hmac", v.name));
-        let key: Vec<u8> = (0..v.key.len() / 2)
-            .map(|i| u8::from_str_radix(&v.key[2 * i..2 * i + 2], 16).expect("hex key"))
-            .collect();
+        let key: Vec<u8> =
+            (0..v.key.len() / 2).map(|i| u8::from_str_radix(&v.key[2 * i..2 * i + 2], 16).expect("hex key")).collect();
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key).expect("key");
         mac.update(signed.as_bytes());
         if v.kind == "url" {

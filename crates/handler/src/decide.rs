@@ -80,7 +80,9 @@ struct LogLine<'a> {
 }
 
 /// The JSON log line for a denial. `path` is canonical when the path passed SPEC §3, and
-/// the raw path (token segment already removed) otherwise.
+/// the raw path (token segment already removed) otherwise, and in both cases already
+/// passed through `edgegate_core::redact::redact` by the caller (SPEC §5: the caller
+/// knows the token name, or knows that it does not).
 pub fn log_line(reason: Reason, request: &RequestView<'_>, path: &str, token_id: Option<&str>) -> String {
     let line = LogLine {
         reason: reason.code(),

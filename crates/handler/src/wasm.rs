@@ -300,7 +300,11 @@ pub extern "C" fn edgegate_init(len: u32) -> u32 {
         Some(json) => crate::gate_from_json_bytes(json).map_err(|e| e.to_string()),
         None => Err("edgegate.json larger than the input region".to_string()),
     };
-    // The text held the secrets; the parsed keys live on only inside the Gate.
+    // The text held the keys: cleared here, as `index.mjs` clears its copy. Afterwards the
+    // keys exist only as the Gate's keyed HMAC states, for the instance's life: the parsed
+    // hex text and decoded bytes are wiped when dropped (`Secret`, `Gate::new`), and so is
+    // each request's copy of an HMAC state (the `zeroize` features of hmac and sha2). Not
+    // wiped: serde_json's scratch copy of a key written with JSON escapes (hex needs none).
     region.fill(0);
     let status = match &parsed {
         Ok(_) => 0,

@@ -9,6 +9,7 @@ const SOURCES: &[&str] = &[
     include_str!("publish.rs"),
     include_str!("distribution.rs"),
     include_str!("versions.rs"),
+    include_str!("../logs.rs"),
     include_str!("../doctor/gather.rs"),
 ];
 
@@ -28,7 +29,7 @@ fn called_actions() -> BTreeSet<String> {
             let Some((service, action)) = quoted.split_once(':') else {
                 continue;
             };
-            let is_action = ["lambda", "iam", "cloudfront", "s3"].contains(&service)
+            let is_action = ["lambda", "iam", "cloudfront", "s3", "logs", "ec2"].contains(&service)
                 && !action.is_empty()
                 && action.chars().all(|c| c.is_ascii_alphabetic())
                 && action.starts_with(|c: char| c.is_ascii_uppercase());
@@ -88,4 +89,38 @@ fn trust_policies_parse() {
         let policy: serde_json::Value = serde_json::from_str(document).expect("JSON");
         assert_eq!(policy["Version"], "2012-10-17");
     }
+}
+
+#[test]
+fn log_actions_reach_only_the_functions_group() {
+    let policy: serde_json::Value =
+        serde_json::from_str(include_str!("../../policies/deployer-policy.json")).expect("policy JSON");
+    let group = "arn:aws:logs:*:ACCOUNT_ID:log-group:/aws/lambda/us-east-1.packagecloud_cloudfront_auth";
+    let as_list = |v: &serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(list) => list.iter().map(|s| s.as_str().expect("string").to_owned()).collect(),
+            other => panic!("unexpected {other}"),
+        }
+    };
+    let mut seen = 0;
+    for statement in policy["Statement"].as_array().expect("statements") {
+        let actions = as_list(&statement["Action"]);
+        let resources = as_list(&statement["Resource"]);
+        for action in actions.iter().filter(|a| a.starts_with("logs:")) {
+            seen += 1;
+            // DescribeLogGroups is a list call: AWS authorizes it on the account's group list
+            // (`log-group:*`), never on one group.
+            let allowed: Vec<String> = if action == "logs:DescribeLogGroups" {
+                vec!["arn:aws:logs:*:ACCOUNT_ID:log-group:*".to_owned()]
+            } else {
+                vec![group.to_owned(), format!("{group}:*")]
+            };
+            assert_eq!(resources, allowed, "{action}");
+        }
+        if actions.iter().any(|a| a.starts_with("ec2:")) {
+            assert_eq!(actions, ["ec2:DescribeRegions"]);
+        }
+    }
+    assert_eq!(seen, 4, "FilterLogEvents, CreateLogGroup, PutRetentionPolicy, DescribeLogGroups");
 }

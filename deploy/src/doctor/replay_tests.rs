@@ -837,9 +837,11 @@ async fn json_shape_and_stable_ids() {
             "missing-is-403"
         ]
     );
+    // /dists/* comes before /pool/* in the distribution: its warning is found first, and
+    // the report still lists the error first.
     let mut world = World::clean();
     world.behaviour(Some("/pool/*")).viewer_request = None;
-    world.behaviour(Some("/mirror/*")).viewer_protocol = "allow-all";
+    world.behaviour(Some("/dists/*")).viewer_protocol = "allow-all";
     let report = world.report().await;
     let json = serde_json::to_value(&report).expect("json");
     let keys: Vec<&str> = json.as_object().expect("object").keys().map(String::as_str).collect();
@@ -856,6 +858,19 @@ async fn json_shape_and_stable_ids() {
     assert_eq!(json["findings"][0]["id"], "behaviour-ungated");
     assert_eq!(json["findings"][0]["severity"], "error");
     assert_eq!(json["findings"][1]["id"], "http-allowed");
+}
+
+/// The example in docs/deploy.md ("Check the distribution") is what doctor prints.
+#[tokio::test]
+async fn the_documented_json_example_is_real_output() {
+    let docs = include_str!("../../../docs/deploy.md");
+    let section = docs.split("## 9. Check the distribution").nth(1).expect("section in docs/deploy.md");
+    let example = section.split("```json\n").nth(1).and_then(|s| s.split("```").next()).expect("json example");
+    let documented: serde_json::Value = serde_json::from_str(example).expect("the example parses");
+    let mut world = World::clean();
+    world.behaviour(Some("/pool/*")).viewer_request = None;
+    let report = world.report().await;
+    assert_eq!(serde_json::to_value(&report).expect("json"), documented);
 }
 
 /// An AWS refusal is exit 3 and names the IAM action to grant.

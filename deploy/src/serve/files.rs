@@ -477,6 +477,44 @@ mod tests {
         }
     }
 
+    /// Only regular files are served, and only from inside the root unless links are
+    /// followed: FIFO (would block the worker), socket, links out (file and directory).
+    #[test]
+    fn regular_files_inside_the_root_only() {
+        use std::os::unix::fs::symlink;
+        let scratch = std::env::temp_dir().join(format!("edgegate-files-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&scratch);
+        let (root, outside) = (scratch.join("root"), scratch.join("outside"));
+        std::fs::create_dir_all(root.join("sub")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        let root = root.canonicalize().unwrap();
+        std::fs::write(root.join("a.txt"), "a").unwrap();
+        std::fs::write(outside.join("secret.txt"), "s").unwrap();
+        assert!(std::process::Command::new("mkfifo").arg(root.join("fifo")).status().unwrap().success());
+        let _socket = std::os::unix::net::UnixListener::bind(root.join("socket")).unwrap();
+        symlink("a.txt", root.join("link-in")).unwrap();
+        symlink("../a.txt", root.join("sub/link-up")).unwrap();
+        symlink(outside.join("secret.txt"), root.join("link-out")).unwrap();
+        symlink(&outside, root.join("dir-out")).unwrap();
+        let cache = CacheConfig::default();
+        let get = |uri: &str, follow: bool| serve(&root, follow, &Method::GET, &HeaderMap::new(), uri, None, &cache).status();
+        let cases = [
+            ("/a.txt", StatusCode::OK, StatusCode::OK),
+            ("/fifo", StatusCode::NOT_FOUND, StatusCode::NOT_FOUND),
+            ("/socket", StatusCode::NOT_FOUND, StatusCode::NOT_FOUND),
+            ("/link-in", StatusCode::OK, StatusCode::OK),
+            ("/sub/link-up", StatusCode::OK, StatusCode::OK),
+            ("/link-out", StatusCode::NOT_FOUND, StatusCode::OK),
+            ("/dir-out/secret.txt", StatusCode::NOT_FOUND, StatusCode::OK),
+            ("/dir-out/", StatusCode::NOT_FOUND, StatusCode::NOT_FOUND),
+        ];
+        for (uri, refused, followed) in cases {
+            assert_eq!(get(uri, false), refused, "{uri}");
+            assert_eq!(get(uri, true), followed, "{uri} with --follow-symlinks");
+        }
+        let _ = std::fs::remove_dir_all(&scratch);
+    }
+
     #[test]
     fn redirects_keep_the_token_relative() {
         let r = redirect_to_directory("/simple/edgegate-demo", Some("__token__=x"));

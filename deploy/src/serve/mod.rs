@@ -232,7 +232,9 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
 /// `--origin`: `http://...` is an upstream, anything else a directory; none: the demo.
 fn resolve_origin(given: Option<&str>) -> anyhow::Result<(Origin, String, bool)> {
     let Some(given) = given else {
+        // Canonical, as every directory origin: the symlink check compares resolved paths.
         let dir = demo::demo_dir()?;
+        let dir = std::fs::canonicalize(&dir).with_context(|| format!("{}: cannot resolve", dir.display()))?;
         let text = dir.display().to_string();
         return Ok((Origin::Dir(dir), text, true));
     };
@@ -339,13 +341,17 @@ async fn handle(
 
     let response = match &server.origin {
         Origin::Dir(root) => {
-            files::serve(root, req.method(), req.headers(), &forward.uri, req.uri().query(), server.gate.cache())
+            let (method, headers, query) = (req.method(), req.headers(), req.uri().query());
+            files::serve(root, server.follow_symlinks, method, headers, &forward.uri, query, server.gate.cache())
         }
         Origin::Url(upstream) => {
             // `None`: the token was not in the query, which is forwarded as the viewer sent it.
             let query = forward.querystring.as_deref().or(req.uri().query());
             match upstream.target(&forward.uri, query) {
-                Some(target) => upstream.forward(req, target, forward.cookies, &client_ip).await,
+                Some(target) => {
+                    let token_name = server.gate.token_name();
+                    upstream.forward(req, target, forward.cookies, &client_ip, token_name, server.timeout).await
+                }
                 None => files::plain(StatusCode::BAD_REQUEST, "400 Bad Request: path not forwardable"),
             }
         }

@@ -2,18 +2,29 @@
 //! `Incoming` handed straight through, with hyper's own back-pressure), so a 50 MB package
 //! never sits in this process's memory.
 
-use std::time::Duration;
+use std::borrow::Cow;
+use std::future::Future as _;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
+use bytes::Bytes;
+use edgegate_core::locate::{split_path_token, strip_query};
+use edgegate_core::redact::redact;
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::uri::{Authority, PathAndQuery, Uri};
 use http::{Request, Response, StatusCode, Version};
+use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
+use tokio::time::Sleep;
 
-use super::body::ResponseBody;
+use super::body::{BoxError, ResponseBody};
 use super::files::plain;
 
 /// Where and how to reach the upstream.
@@ -22,7 +33,7 @@ pub struct Upstream {
     authority: Authority,
     /// Path prefix of the origin URL without its trailing `/` (`""` for the root).
     base_path: String,
-    client: Client<HttpConnector, Incoming>,
+    client: Client<HttpConnector, IdleBody>,
 }
 
 impl Upstream {
@@ -57,15 +68,21 @@ impl Upstream {
 
     /// Sends the forwarded request to `target` (from [`Upstream::target`]) and streams the
     /// answer back. `cookies` are the gate's forwarded cookie header values when it removed
-    /// a token cookie; `None` keeps the viewer's (the ones the gate inspected).
+    /// a token cookie; `None` keeps the viewer's (the ones the gate inspected). `timeout`
+    /// bounds every stall: of the viewer's body, and of the upstream before it answers.
     pub async fn forward(
         &self,
         request: Request<Incoming>,
         target: Uri,
         cookies: Option<Vec<String>>,
         client_ip: &str,
+        token_name: &str,
+        timeout: Duration,
     ) -> Response<ResponseBody> {
         let (parts, body) = request.into_parts();
+        let start = Instant::now();
+        let body = IdleBody::new(body, timeout, start);
+        let body_progress = body.progress.clone();
         let mut outgoing = Request::new(body);
         *outgoing.method_mut() = parts.method;
         *outgoing.uri_mut() = target;
@@ -91,9 +108,30 @@ impl Upstream {
                 }
             }
         }
+        strip_token_from_headers(headers, token_name);
         append_forwarded_for(headers, client_ip);
 
-        match self.client.request(outgoing).await {
+        // The upstream has `timeout` to answer, counted from the viewer's last body bytes: a
+        // long upload that keeps moving is not cut, a silent upstream is.
+        let mut answer = pin!(self.client.request(outgoing));
+        let answered = loop {
+            let seen = body_progress.load(Ordering::Relaxed);
+            let deadline = start + Duration::from_millis(seen) + timeout;
+            match tokio::time::timeout_at(deadline.into(), answer.as_mut()).await {
+                Ok(answered) => break Some(answered),
+                Err(_) if body_progress.load(Ordering::Relaxed) != seen => {}
+                Err(_) => break None,
+            }
+        };
+        let Some(answered) = answered else {
+            let line = serde_json::json!({
+                "kind": "origin-error",
+                "error": format!("no answer from the origin within {}s", timeout.as_secs()),
+            });
+            super::log::decision(&line.to_string());
+            return plain(StatusCode::GATEWAY_TIMEOUT, "504 Gateway Timeout: origin did not answer in time");
+        };
+        match answered {
             Ok(response) => {
                 let (mut parts, body) = response.into_parts();
                 let mut headers = HeaderMap::with_capacity(parts.headers.len());
@@ -123,6 +161,106 @@ impl Upstream {
         let path_and_query = PathAndQuery::try_from(path).ok()?;
         Uri::builder().scheme("http").authority(self.authority.clone()).path_and_query(path_and_query).build().ok()
     }
+}
+
+/// The viewer's request body on its way upstream, failing once it has stalled `limit`
+/// (nginx's `client_body_timeout`): a client trickling a body would otherwise hold its
+/// connection and one to the upstream for ever. `progress` is when the last frame came,
+/// in milliseconds after `start`.
+#[derive(Debug)]
+pub struct IdleBody {
+    inner: Incoming,
+    limit: Duration,
+    start: Instant,
+    progress: Arc<AtomicU64>,
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl IdleBody {
+    fn new(inner: Incoming, limit: Duration, start: Instant) -> IdleBody {
+        IdleBody { inner, limit, start, progress: Arc::new(AtomicU64::new(0)), stalled: None }
+    }
+}
+
+impl Body for IdleBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
+            this.stalled = None;
+            let since = u64::try_from(this.start.elapsed().as_millis()).unwrap_or(u64::MAX);
+            this.progress.store(since, Ordering::Relaxed);
+            return Poll::Ready(frame.map(|r| r.map_err(BoxError::from)));
+        }
+        let limit = this.limit;
+        let stalled = this.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err("the client stopped sending its request body".into()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Takes the token out of every forwarded header that holds one (cookies aside: the gate
+/// already decided those). A page loaded from a signed URL sends it as its `Referer`, and
+/// a client may name its URL in `X-Original-URL` and the like; the upstream's logs must
+/// not get what the gate's own never hold. A URL loses the token as the gate takes it
+/// (a first path segment, a query parameter); what might still be one is redacted by the
+/// log rule (SPEC §5); a value that cannot be rewritten is dropped.
+fn strip_token_from_headers(headers: &mut HeaderMap, token_name: &str) {
+    let mut unwritable = Vec::new();
+    for (name, value) in headers.iter_mut() {
+        if name == header::COOKIE {
+            continue;
+        }
+        let text = String::from_utf8_lossy(value.as_bytes());
+        if matches!(redact(&text, Some(token_name)), Cow::Borrowed(_)) {
+            continue;
+        }
+        match HeaderValue::try_from(without_token(&text, token_name)) {
+            Ok(stripped) => *value = stripped,
+            Err(_) => unwritable.push(name.clone()),
+        }
+    }
+    for name in unwritable {
+        headers.remove(name);
+    }
+}
+
+/// A URL (absolute, or a path) without the token: no `/NAME=...` first path segment, no
+/// `NAME` query parameter, and anything else that looks like a token value redacted.
+fn without_token(url: &str, token_name: &str) -> String {
+    let path_start = match url.find("://") {
+        Some(scheme_end) => url[scheme_end + 3..].find('/').map_or(url.len(), |i| scheme_end + 3 + i),
+        None => url.find('/').unwrap_or(url.len()),
+    };
+    let (origin, rest) = url.split_at(path_start);
+    let (rest, fragment) = rest.split_once('#').map_or((rest, None), |(r, f)| (r, Some(f)));
+    let (path, query) = rest.split_once('?').map_or((rest, None), |(p, q)| (p, Some(q)));
+    let path = split_path_token(path, token_name).map_or(path, |(_, rest)| rest);
+    let query = query.map(|q| strip_query(q, token_name).map_or_else(|| q.to_string(), |(_, kept)| kept));
+    let mut out = String::with_capacity(url.len());
+    out.push_str(origin);
+    out.push_str(path);
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        out.push('?');
+        out.push_str(&query);
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+    redact(&out, Some(token_name)).into_owned()
 }
 
 fn origin_error_line(error: &hyper_util::client::legacy::Error) -> String {
@@ -204,5 +342,50 @@ mod tests {
         copy_end_to_end(&from, &mut to);
         assert_eq!(to.len(), 1);
         assert!(to.contains_key(header::ACCEPT));
+    }
+
+    /// URLs a viewer's headers carry, as a browser or client builds them from a signed URL
+    /// (`edgegate sign --place path` and `--place query` forms, SPEC §4), and what the
+    /// upstream may see of them.
+    #[test]
+    fn urls_lose_the_token() {
+        let cases = [
+            // A path-token base URL: the token segment goes, the rest stays.
+            ("http://h:1/__token__=exp%3D1~hmac%3Dab/simple/p.html?a=1", "http://h:1/simple/p.html?a=1"),
+            // pip's re-encoded `=`.
+            ("http://h/__token__%3Dexp%3D1~hmac%3Dab/x", "http://h/x"),
+            ("/__token__=exp%3D1~hmac%3Dab/x", "/x"),
+            ("http://h/__token__=exp%3D1~hmac%3Dab", "http://h/"),
+            // A query token, alone or among other parameters.
+            ("http://h/pool/a.deb?__token__=exp%3D1~hmac%3Dab&b=2", "http://h/pool/a.deb?b=2"),
+            ("http://h/pool/a.deb?b=2&__token__=exp%3D1~hmac%3Dab", "http://h/pool/a.deb?b=2"),
+            ("http://h/pool/a.deb?__token__=exp%3D1~hmac%3Dab#top", "http://h/pool/a.deb#top"),
+            // What the gate would not take is still no token upstream: redacted (SPEC §5).
+            ("http://h/a/__token__=exp%3D1~hmac%3Dab/b", "http://h/a/__token__=<redacted>/b"),
+            ("http://h/__token__=exp%3D1~acl%3D/pool/*~hmac%3Dab/pool/x.deb", "http://h/pool/*~<redacted>/pool/x.deb"),
+        ];
+        for (url, want) in cases {
+            assert_eq!(without_token(url, "__token__"), want, "{url}");
+        }
+    }
+
+    #[test]
+    fn forwarded_headers_lose_the_token() {
+        let mut headers = HeaderMap::new();
+        let referer = "http://gate/__token__=exp%3D1~hmac%3Dab/simple/";
+        headers.insert(header::REFERER, HeaderValue::from_static(referer));
+        headers.insert("x-original-url", HeaderValue::from_static("/a.deb?__token__=exp%3D1~hmac%3Dab"));
+        headers.insert("x-odd", HeaderValue::from_bytes(b"\xff __token__=exp%3D1~hmac%3Dab").unwrap());
+        headers.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        // The gate decides cookies; a header without a token is not touched.
+        headers.insert(header::COOKIE, HeaderValue::from_static("session=1"));
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("AWS4-HMAC-SHA256 Signature=ab"));
+        strip_token_from_headers(&mut headers, "__token__");
+        assert_eq!(headers[header::REFERER], "http://gate/simple/");
+        assert_eq!(headers["x-original-url"], "/a.deb");
+        assert!(!String::from_utf8_lossy(headers["x-odd"].as_bytes()).contains("hmac"));
+        assert_eq!(headers[header::ACCEPT], "*/*");
+        assert_eq!(headers[header::COOKIE], "session=1");
+        assert_eq!(headers[header::AUTHORIZATION], "AWS4-HMAC-SHA256 Signature=ab");
     }
 }

@@ -285,3 +285,14 @@ async fn run_worker(
     // server says stop, which ends this runtime and with it any connection still open.
     let _ = stop.changed().await;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_over_cap_answer_is_well_formed() {
+        let (head, body) = OVER_CAP.split_once("\r\n\r\n").unwrap();
+        assert!(head.contains(&format!("content-length: {}", body.len())), "{head}");
+    }
+}

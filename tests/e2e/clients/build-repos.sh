@@ -54,6 +54,8 @@ Maintainer: edgegate tests <tests@example.invalid>
 Description: edgegate client test package ('+' and '~' in its file name)
 EOF
 echo "libedge++ test package" >"$pkg/usr/share/doc/libedge++/README"
+# dpkg-deb refuses a control directory with modes outside 0755..0775 (a strict umask).
+find "$pkg" -type d -exec chmod 0755 {} +
 mkdir -p "$out/apt/pool/main" "$out/apt/dists/stable/main/binary-$arch"
 dpkg-deb --root-owner-group -Zgzip --build "$pkg" "$out/apt/pool/main/libedge++_1.0~rc1-1_all.deb" >/dev/null
 (
