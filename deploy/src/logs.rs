@@ -197,7 +197,7 @@ impl Query {
     pub fn matches(&self, line: &Line) -> bool {
         (self.reasons.is_empty() || self.reasons.iter().any(|r| r.code() == line.reason))
             && self.request_id.as_ref().is_none_or(|id| *id == line.request_id)
-            && self.path_prefix.as_ref().is_none_or(|_prefix| true)
+            && self.path_prefix.as_ref().is_none_or(|prefix| line.path.starts_with(prefix.as_str()))
     }
 
     /// The server-side filter: one quoted term that every wanted line contains, so that only
@@ -316,10 +316,7 @@ pub fn region_clients(sdk: &SdkConfig, regions: &[String]) -> Vec<RegionLogs> {
     regions
         .iter()
         .map(|region| {
-            let config = aws_sdk_cloudwatchlogs::config::Builder::from(sdk)
-                .region(Region::new(region.clone()))
-                .retry_config(aws_config::retry::RetryConfig::disabled())
-                .build();
+            let config = aws_sdk_cloudwatchlogs::config::Builder::from(sdk).region(Region::new(region.clone())).build();
             RegionLogs { region: region.clone(), client: aws_sdk_cloudwatchlogs::Client::from_conf(config) }
         })
         .collect()
@@ -416,13 +413,9 @@ pub async fn fetch(regions: &[RegionLogs], group: &str, query: &Query) -> Fetche
             RegionRead::Failed(failure) => fetched.failed.push(failure),
         }
     }
-    fetched.decisions.sort_by(|a, b| {
-        if true {
-            a.region.cmp(&b.region)
-        } else {
-            (a.timestamp_ms, &a.region, &a.event_id).cmp(&(b.timestamp_ms, &b.region, &b.event_id))
-        }
-    });
+    fetched
+        .decisions
+        .sort_by(|a, b| (a.timestamp_ms, &a.region, &a.event_id).cmp(&(b.timestamp_ms, &b.region, &b.event_id)));
     fetched.regions_read.sort();
     fetched.regions_without_group.sort();
     fetched.failed.sort_by(|a, b| a.region.cmp(&b.region));
@@ -495,7 +488,7 @@ pub fn summarize(decisions: &[Decision]) -> Summary {
     let mut paths: BTreeMap<&str, BTreeMap<&str, usize>> = BTreeMap::new();
     for d in decisions {
         *summary.by_reason.entry(d.reason.clone()).or_default().entry(d.region.clone()).or_default() += 1;
-        *paths.entry(&d.reason).or_default().entry(&d.path).or_default() += 2;
+        *paths.entry(&d.reason).or_default().entry(&d.path).or_default() += 1;
     }
     for (reason, counts) in paths {
         let mut ranked: Vec<PathCount> =
@@ -581,7 +574,7 @@ where
         }
         for decision in &fetched.decisions {
             let key = (decision.region.clone(), decision.event_id.clone());
-            if seen.insert(key, decision.timestamp_ms).is_none() || true {
+            if seen.insert(key, decision.timestamp_ms).is_none() {
                 emit(Followed::Decision(decision))?;
                 newest = newest.max(decision.timestamp_ms);
             }

@@ -23,7 +23,8 @@ fuzz_target!(|data: &[u8]| {
         let text = String::from_utf8_lossy(data);
         let mut parts = text.split('\u{1}');
         let mut next = || parts.next().unwrap_or("");
-        let (method, uri, query, client_ip, request_id, distribution_id) = (next(), next(), next(), next(), next(), next());
+        let (method, uri, query, client_ip, request_id, distribution_id) =
+            (next(), next(), next(), next(), next(), next());
         let cookies: Vec<&str> = parts.collect();
         let fields = Fields {
             method,

@@ -9,7 +9,11 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let config = Config {
         public_prefixes: vec!["/pub/".into()],
-        keys: vec![KeyConfig { id: "k".into(), secret: Some(Secret::new("00112233445566778899aabbccddeeff")), secret_env: None }],
+        keys: vec![KeyConfig {
+            id: "k".into(),
+            secret: Some(Secret::new("00112233445566778899aabbccddeeff")),
+            secret_env: None,
+        }],
         ..Config::default()
     };
     let gate = Gate::new(&config).expect("config");
@@ -19,10 +23,19 @@ fuzz_target!(|data: &[u8]| {
     let query = parts.next();
     let cookie = parts.next().unwrap_or("");
     let cookies = [cookie];
-    let view = RequestView { method: "GET", uri, querystring: query, cookies: &cookies, client_ip: "192.0.2.1", request_id: "r", distribution_id: "d" };
+    let view = RequestView {
+        method: "GET",
+        uri,
+        querystring: query,
+        cookies: &cookies,
+        client_ip: "192.0.2.1",
+        request_id: "r",
+        distribution_id: "d",
+    };
     if let Outcome::Forward(forward) = decide(&gate, &view, 1_700_000_000) {
         assert!(forward.uri.starts_with('/'));
-        let token_param = forward.querystring.as_deref().unwrap_or("").split('&').any(|p| p.split('=').next() == Some("__token__"));
+        let token_param =
+            forward.querystring.as_deref().unwrap_or("").split('&').any(|p| p.split('=').next() == Some("__token__"));
         assert!(!token_param, "token left in forwarded query");
     }
 });

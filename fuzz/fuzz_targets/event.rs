@@ -24,10 +24,7 @@ fn check_forward(result: &HandlerResult) {
     if let HandlerResult::Forward(request) = result {
         assert!(request.uri.starts_with('/'), "forwarded uri {:?}", request.uri);
         let query = request.querystring.as_deref().unwrap_or("");
-        assert!(
-            !query.split('&').any(|p| p.split('=').next() == Some("__token__")),
-            "token left in forwarded query"
-        );
+        assert!(!query.split('&').any(|p| p.split('=').next() == Some("__token__")), "token left in forwarded query");
         for value in request.cookie_values() {
             assert!(
                 // The gate's cookie syntax (SPEC §4): name up to `=`, after spaces and tabs.

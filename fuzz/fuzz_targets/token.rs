@@ -8,7 +8,11 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let config = Config {
-        keys: vec![KeyConfig { id: "k".into(), secret: Some(Secret::new("00112233445566778899aabbccddeeff")), secret_env: None }],
+        keys: vec![KeyConfig {
+            id: "k".into(),
+            secret: Some(Secret::new("00112233445566778899aabbccddeeff")),
+            secret_env: None,
+        }],
         ..Config::default()
     };
     let gate = Gate::new(&config).expect("config");

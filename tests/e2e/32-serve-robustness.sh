@@ -93,14 +93,24 @@ time.sleep(seconds)
 EOF
 
 # echo.py PORTFILE: an upstream that reads any request body, then answers with the request
-# headers it received (one `name: value` per line).
+# headers it received (one `name: value` per line); under /stall-response/ it promises
+# 1000 bytes, sends 10 and goes silent.
 cat >"$tmp/echo.py" <<'EOF'
-import sys
+import sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class Echo(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     def answer(self):
         length = int(self.headers.get("content-length") or 0)
+        if self.path.startswith("/stall-response/"):
+            self.send_response(200)
+            self.send_header("content-length", "1000")
+            self.end_headers()
+            self.wfile.write(b"0123456789")
+            self.wfile.flush()
+            time.sleep(10)
+            self.close_connection = True
+            return
         try:
             if length:
                 self.rfile.read(length)
@@ -182,6 +192,11 @@ check "20 stalled-body clients are connected (and forwarded)" test "$(sockets "$
 check "stalled request bodies are cut after the timeout (both sides)" settles "$pid_body" $((base_body + 1)) 6
 kill "$hold" 2>/dev/null || true; wait "$hold" 2>/dev/null || true
 check "URL origin still answers" test "$(status "$url_body/x")" = 200
+t0=$(date +%s%N)
+curl -sS -o /dev/null --max-time 8 "$url_body/stall-response/x" 2>/dev/null && cut=0 || cut=1
+waited_ms=$((($(date +%s%N) - t0) / 1000000))
+check "an upstream stalling mid-body is cut after the timeout (${waited_ms} ms)" \
+  bash -c "[ $cut = 1 ] && [ $waited_ms -lt 6000 ]"
 
 # --- memory under 100 + 100 bad clients ---------------------------------------------------
 rss0=$(rss_kb "$pid_dir" VmRSS)

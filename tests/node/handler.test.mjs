@@ -462,3 +462,86 @@ test('the bundle is byte-identical across builds, with fixed entries', async () 
   assert.ok(readFileSync(join(bundleDir, 'index.mjs')).equals(readFileSync(join(root, 'crates/handler/js/index.mjs'))));
   assert.deepStrictEqual(readJson(join(bundleDir, 'edgegate.json')), readJson(join(root, 'fixtures/config/edgegate.json')));
 });
+
+// A hand-assembled stand-in for edgegate.wasm whose exports answer with constants, to check
+// what index.mjs does with a module that misbehaves at the ABI (wasm.rs). `input` is the
+// address `edgegate_input` returns; `data` bytes are placed at 64 (output words) and up.
+function liarModule({ input, decideFlags, data }) {
+  const uleb = (n) => {
+    const out = [];
+    do {
+      let byte = n & 0x7f;
+      n >>>= 7;
+      if (n !== 0) byte |= 0x80;
+      out.push(byte);
+    } while (n !== 0);
+    return out;
+  };
+  const sleb = (n) => {
+    const out = [];
+    for (;;) {
+      const byte = n & 0x7f;
+      n >>= 7;
+      if ((n === 0 && (byte & 0x40) === 0) || (n === -1 && (byte & 0x40) !== 0)) return [...out, byte];
+      out.push(byte | 0x80);
+    }
+  };
+  const vec = (items) => [...uleb(items.length), ...items.flat()];
+  const section = (id, bytes) => [id, ...uleb(bytes.length), ...bytes];
+  const name = (text) => vec([...Buffer.from(text)]);
+  const constant = (value) => {
+    const body = [0x00, 0x41, ...sleb(value), 0x0b];
+    return [...uleb(body.length), ...body];
+  };
+  const I32 = 0x7f;
+  const F64 = 0x7c;
+  const types = [[0x60, 1, I32, 1, I32], [0x60, 0, 1, I32], [0x60, 1, F64, 1, I32]];
+  // input(i32), init(i32), output(), decide(f64)
+  const funcs = [0, 0, 1, 2];
+  const exports = [
+    [...name('memory'), 0x02, 0],
+    [...name('edgegate_input'), 0x00, 0],
+    [...name('edgegate_init'), 0x00, 1],
+    [...name('edgegate_output'), 0x00, 2],
+    [...name('edgegate_decide'), 0x00, 3],
+  ];
+  const code = [constant(input), constant(0), constant(64), constant(decideFlags)];
+  const segment = [0x00, 0x41, ...sleb(64), 0x0b, ...vec([...data])];
+  return Buffer.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+    ...section(1, vec(types)),
+    ...section(3, vec(funcs.map((f) => [f]))),
+    ...section(5, vec([[0x00, 1]])), // one 64 KiB page
+    ...section(7, vec(exports)),
+    ...section(10, vec(code)),
+    ...section(11, vec([segment])),
+  ]);
+}
+
+test('a module that misbehaves at the ABI: 500 internal, no write past the input region, no undecodable text', async () => {
+  const internal = JSON.parse(rustInternalResponse());
+  const { event, expected } = cases.find((c) => c.name === 'cookie-token-only') ?? cases[0];
+  const words = (...values) => Buffer.from(new Uint32Array(values).buffer);
+
+  // An input region that would run past the end of memory: the configuration is not copied
+  // (the bounded view refuses), so nothing is written and every request is refused.
+  const pastEnd = liarModule({ input: 65536 - 64, decideFlags: 0, data: words(0, 0, 0, 0, 0, 0) });
+  assert.ok(WebAssembly.validate(pastEnd), 'the stand-in module is valid wasm');
+  const first = await loadHandler({ wasm: pastEnd });
+  assert.equal(first.loadErrors.length, 1, `instantiation refused once: ${first.loadErrors}`);
+  assert.deepStrictEqual((await invoke(first.handler, structuredClone(event), expected.now)).result, internal);
+
+  // A forward whose new uri is not UTF-8 (0xFF): refused, never forwarded as U+FFFD.
+  const badText = liarModule({ input: 1024, decideFlags: 2, data: Buffer.concat([words(96, 2, 0, 0, 0, 0), Buffer.alloc(8), Buffer.from([0x2f, 0xff])]) });
+  assert.ok(WebAssembly.validate(badText));
+  const second = await loadHandler({ wasm: badText });
+  assert.deepStrictEqual(second.loadErrors, []);
+  const { result, logs } = await invoke(second.handler, structuredClone(event), expected.now);
+  assert.deepStrictEqual(result, internal);
+  assert.equal(JSON.parse(logs[0]).reason, 'internal');
+
+  // The same module answering valid text forwards it: the stand-in itself works.
+  const goodText = liarModule({ input: 1024, decideFlags: 2, data: Buffer.concat([words(96, 2, 0, 0, 0, 0), Buffer.alloc(8), Buffer.from('/x')]) });
+  const third = await loadHandler({ wasm: goodText });
+  assert.equal((await invoke(third.handler, structuredClone(event), expected.now)).result.uri, '/x');
+});

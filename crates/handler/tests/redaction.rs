@@ -139,4 +139,14 @@ fn the_bucket_root_is_bad_path() {
         let log: Value = serde_json::from_str(log_of(&handled)).unwrap();
         assert_eq!(log["reason"], "bad-path", "{uri}");
     }
+    // Under a public prefix too: "/" as a public prefix makes every object public, never
+    // the listing.
+    let mut public = config();
+    public["public_prefixes"] = json!(["/"]);
+    let open = self::gate(&public);
+    let handled = handle_event_json(GateState::Ready(&open), &event("/", ""), NOW);
+    let log: Value = serde_json::from_str(log_of(&handled)).unwrap();
+    assert_eq!(log["reason"], "bad-path");
+    let object = handle_event_json(GateState::Ready(&open), &event("/a.deb", ""), NOW);
+    assert!(object.log.is_none(), "a public object is forwarded: {:?}", object.result);
 }

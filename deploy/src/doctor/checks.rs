@@ -836,7 +836,9 @@ mod tests {
     /// legacy dash-region, dualstack, both website forms) and non-S3 hosts.
     #[test]
     fn s3_endpoints_are_recognised() {
-        let cases: &[(&str, Option<(&str, Option<&str>, bool)>)] = &[
+        // (domain, Some((bucket, region, website)) or None for a host that is not S3)
+        type Case<'a> = (&'a str, Option<(&'a str, Option<&'a str>, bool)>);
+        let cases: &[Case<'_>] = &[
             ("packages.s3.amazonaws.com", Some(("packages", None, false))),
             ("packages.s3.us-east-1.amazonaws.com", Some(("packages", Some("us-east-1"), false))),
             ("my.dotted.bucket.s3.eu-west-1.amazonaws.com", Some(("my.dotted.bucket", Some("eu-west-1"), false))),

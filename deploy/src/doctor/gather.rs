@@ -259,13 +259,12 @@ async fn origin_request_policy(c: &Clients, id: &str) -> anyhow::Result<Policy> 
 /// The bucket's public-access settings and policy. A setting the bucket does not have
 /// (no policy, no public access block, no ownership controls) is an answer, not an error.
 async fn bucket(s3: &aws_sdk_s3::Client, name: &str) -> anyhow::Result<Bucket> {
-    let mut b = Bucket::default();
-    b.policy_public = match s3.get_bucket_policy_status().bucket(name).send().await {
+    let policy_public = match s3.get_bucket_policy_status().bucket(name).send().await {
         Ok(out) => out.policy_status.and_then(|p| p.is_public).unwrap_or(false),
         Err(e) if code_of(&e) == Some("NoSuchBucketPolicy") => false,
         Err(e) => return Err(aws_failure("s3:GetBucketPolicyStatus", name, e)),
     };
-    b.public_access_block = match s3.get_public_access_block().bucket(name).send().await {
+    let public_access_block = match s3.get_public_access_block().bucket(name).send().await {
         Ok(out) => out.public_access_block_configuration.map(|c| {
             [
                 c.block_public_acls.unwrap_or(false),
@@ -278,14 +277,15 @@ async fn bucket(s3: &aws_sdk_s3::Client, name: &str) -> anyhow::Result<Bucket> {
         // The IAM action's name differs from the API's.
         Err(e) => return Err(aws_failure("s3:GetBucketPublicAccessBlock", name, e)),
     };
-    b.acls_disabled = match s3.get_bucket_ownership_controls().bucket(name).send().await {
+    let acls_disabled = match s3.get_bucket_ownership_controls().bucket(name).send().await {
         Ok(out) => out
             .ownership_controls
             .is_some_and(|c| c.rules.iter().any(|r| r.object_ownership == ObjectOwnership::BucketOwnerEnforced)),
         Err(e) if code_of(&e) == Some("OwnershipControlsNotFoundError") => false,
         Err(e) => return Err(aws_failure("s3:GetBucketOwnershipControls", name, e)),
     };
-    if !b.acls_disabled {
+    let mut public_grants = Vec::new();
+    if !acls_disabled {
         let acl = s3.get_bucket_acl().bucket(name).send().await.map_err(|e| aws_failure("s3:GetBucketAcl", name, e))?;
         for grant in acl.grants.unwrap_or_default() {
             let Some(grantee) = grant.grantee else { continue };
@@ -296,15 +296,15 @@ async fn bucket(s3: &aws_sdk_s3::Client, name: &str) -> anyhow::Result<Bucket> {
                 _ => continue,
             };
             let permission = grant.permission.map(|p| p.as_str().to_owned()).unwrap_or_default();
-            b.public_grants.push(format!("{permission} to {group}"));
+            public_grants.push(format!("{permission} to {group}"));
         }
     }
-    b.policy = match s3.get_bucket_policy().bucket(name).send().await {
+    let policy = match s3.get_bucket_policy().bucket(name).send().await {
         Ok(out) => out.policy,
         Err(e) if code_of(&e) == Some("NoSuchBucketPolicy") => None,
         Err(e) => return Err(aws_failure("s3:GetBucketPolicy", name, e)),
     };
-    Ok(b)
+    Ok(Bucket { policy_public, public_access_block, acls_disabled, public_grants, policy })
 }
 
 /// Up to [`SAMPLE_SIZE`] metadata objects under `prefix` with their `Cache-Control`. Keys

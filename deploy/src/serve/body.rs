@@ -4,13 +4,16 @@
 //! exactly once, when the body is finished or dropped (client gone, server stopping).
 
 use std::fs::File;
+use std::future::Future as _;
 use std::os::unix::fs::FileExt as _;
 use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use http_body::{Body, Frame, SizeHint};
 use hyper::body::Incoming;
+use tokio::time::Sleep;
 
 use super::log::AccessRecord;
 
@@ -25,7 +28,32 @@ enum Kind {
     Empty,
     Full(Option<Bytes>),
     File(FileRegion),
-    Upstream(Incoming),
+    Upstream(UpstreamBody),
+}
+
+/// The upstream's response body, failing once it has stalled `limit`: an upstream that
+/// stops mid-body would otherwise hold the viewer's connection for ever (the viewer sees
+/// the response cut, as when the upstream closes).
+#[derive(Debug)]
+struct UpstreamBody {
+    body: Incoming,
+    limit: Duration,
+    stalled: Option<Pin<Box<Sleep>>>,
+}
+
+impl UpstreamBody {
+    fn poll_frame(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        if let Poll::Ready(frame) = Pin::new(&mut self.body).poll_frame(cx) {
+            self.stalled = None;
+            return Poll::Ready(frame.map(|r| r.map_err(BoxError::from)));
+        }
+        let limit = self.limit;
+        let stalled = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match stalled.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Some(Err("the origin stopped sending its response body".into()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
 }
 
 /// `len` bytes of `file` from `offset`.
@@ -87,8 +115,9 @@ impl ResponseBody {
     pub fn file(region: FileRegion) -> Self {
         ResponseBody { kind: Kind::File(region), record: None }
     }
-    pub fn upstream(body: Incoming) -> Self {
-        ResponseBody { kind: Kind::Upstream(body), record: None }
+    /// The upstream's body, cut once it stalls for `limit`.
+    pub fn upstream(body: Incoming, limit: Duration) -> Self {
+        ResponseBody { kind: Kind::Upstream(UpstreamBody { body, limit, stalled: None }), record: None }
     }
 
     /// Attaches the access record; it is written when this body is dropped.
@@ -123,7 +152,7 @@ impl Body for ResponseBody {
             Kind::Empty => Poll::Ready(None),
             Kind::Full(bytes) => Poll::Ready(bytes.take().map(|b| Ok(Frame::data(b)))),
             Kind::File(region) => Poll::Ready(region.next_chunk().map(|r| r.map(Frame::data))),
-            Kind::Upstream(body) => Pin::new(body).poll_frame(cx).map(|o| o.map(|r| r.map_err(BoxError::from))),
+            Kind::Upstream(upstream) => upstream.poll_frame(cx),
         };
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
@@ -146,7 +175,7 @@ impl Body for ResponseBody {
             Kind::Empty => true,
             Kind::Full(bytes) => bytes.is_none(),
             Kind::File(region) => region.remaining == 0,
-            Kind::Upstream(body) => body.is_end_stream(),
+            Kind::Upstream(upstream) => upstream.body.is_end_stream(),
         }
     }
 
@@ -155,7 +184,7 @@ impl Body for ResponseBody {
             Kind::Empty => SizeHint::with_exact(0),
             Kind::Full(bytes) => SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64)),
             Kind::File(region) => SizeHint::with_exact(region.remaining),
-            Kind::Upstream(body) => body.size_hint(),
+            Kind::Upstream(upstream) => upstream.body.size_hint(),
         }
     }
 }

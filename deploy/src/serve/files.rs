@@ -497,7 +497,8 @@ mod tests {
         symlink(outside.join("secret.txt"), root.join("link-out")).unwrap();
         symlink(&outside, root.join("dir-out")).unwrap();
         let cache = CacheConfig::default();
-        let get = |uri: &str, follow: bool| serve(&root, follow, &Method::GET, &HeaderMap::new(), uri, None, &cache).status();
+        let get =
+            |uri: &str, follow: bool| serve(&root, follow, &Method::GET, &HeaderMap::new(), uri, None, &cache).status();
         let cases = [
             ("/a.txt", StatusCode::OK, StatusCode::OK),
             ("/fifo", StatusCode::NOT_FOUND, StatusCode::NOT_FOUND),

@@ -183,6 +183,7 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
     };
 
     let signal_name = loop {
+        let report_at = cap.report_due();
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -201,8 +202,8 @@ pub async fn run(args: ServeArgs, out: Output) -> anyhow::Result<Status> {
                 let Ok(stream) = stream.into_std() else { continue };
                 workers.dispatch(workers::Job { stream, peer, watcher: graceful.watcher(), slot });
             }
-            // The tail of a burst of refusals gets its line too, a second after the last.
-            () = tokio::time::sleep_until(cap.report_due().unwrap_or_else(Instant::now).into()), if cap.report_due().is_some() => {
+            // Refusals are reported a second after the first of a burst: one line per burst.
+            () = tokio::time::sleep_until(report_at.unwrap_or_else(Instant::now).into()), if report_at.is_some() => {
                 cap.report();
             }
             _ = sigint.recv() => break "SIGINT",

@@ -69,7 +69,8 @@ impl Upstream {
     /// Sends the forwarded request to `target` (from [`Upstream::target`]) and streams the
     /// answer back. `cookies` are the gate's forwarded cookie header values when it removed
     /// a token cookie; `None` keeps the viewer's (the ones the gate inspected). `timeout`
-    /// bounds every stall: of the viewer's body, and of the upstream before it answers.
+    /// bounds every stall: of the viewer's body, of the upstream before it answers and
+    /// within its body.
     pub async fn forward(
         &self,
         request: Request<Incoming>,
@@ -137,7 +138,7 @@ impl Upstream {
                 let mut headers = HeaderMap::with_capacity(parts.headers.len());
                 copy_end_to_end(&parts.headers, &mut headers);
                 parts.headers = headers;
-                Response::from_parts(parts, ResponseBody::upstream(body))
+                Response::from_parts(parts, ResponseBody::upstream(body, timeout))
             }
             Err(error) => {
                 // The upstream error names the connection problem, never the token (the
