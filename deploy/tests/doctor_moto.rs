@@ -15,7 +15,7 @@ use aws_sdk_cloudfront::types::{
     S3OriginConfig, ViewerProtocolPolicy,
 };
 use aws_sdk_s3::primitives::ByteStream;
-use testing::MotoServer;
+use testing::{MotoServer, test_zip};
 
 /// The stable finding ids (SPEC §10, docs/deploy.md "Check the distribution").
 const IDS: [&str; 9] = [
@@ -159,4 +159,30 @@ async fn aws_errors_exit_3_and_usage_errors_exit_2() {
     let usage = edgegate(&moto, &["doctor"]);
     assert_eq!(usage.code, 2, "{}", usage.stderr);
     assert!(missing.stdout.is_empty() && bad.stdout.is_empty());
+}
+
+/// `bootstrap` and `reconfigure-distribution` end by naming doctor as the next step.
+#[tokio::test]
+async fn bootstrap_and_reconfigure_name_doctor_as_the_next_step() {
+    let moto = MotoServer::start();
+    let bundle = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("doctor-next-step.zip");
+    std::fs::write(&bundle, test_zip("doctor-next-step")).expect("write bundle");
+    let bundle = bundle.display().to_string();
+    let bootstrap = edgegate(&moto, &["bootstrap", "--bundle", &bundle]);
+    assert_eq!(bootstrap.code, 0, "{}", bootstrap.stderr);
+    assert!(
+        bootstrap.stdout.ends_with("  edgegate doctor --distribution-id YOUR_DISTRIBUTION_ID\n"),
+        "{}",
+        bootstrap.stdout
+    );
+
+    let id = misconfigured(&moto).await;
+    let arn = "arn:aws:lambda:us-east-1:123456789012:function:packagecloud_cloudfront_auth:1";
+    let reconfigure = edgegate(&moto, &["reconfigure-distribution", arn, "--distribution-id", &id]);
+    assert_eq!(reconfigure.code, 0, "{}", reconfigure.stderr);
+    assert!(
+        reconfigure.stdout.ends_with(&format!("  edgegate doctor --distribution-id {id}\n")),
+        "{}",
+        reconfigure.stdout
+    );
 }

@@ -54,7 +54,8 @@ start() {
   printf -v "url_$name" '%s' "$url"
   printf -v "pid_$name" '%s' "$pid"
 }
-status() { local u=$1; shift; curl -sS -o /dev/null -w '%{http_code}' "$@" "$u" 2>/dev/null || true; }
+# status URL [curl args...]: the status code; 000 when there is none within 5 s.
+status() { local u=$1; shift; curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "$@" "$u" 2>/dev/null || true; }
 # sockets PID: TCP sockets the process holds open (listeners included).
 # (find fails when a descriptor closes mid-walk: that is not an error here)
 sockets() { { find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null || true; } | wc -l; }
@@ -226,7 +227,7 @@ port_cap=${url_cap##*:}
 python3 "$tmp/hold.py" idle "$port_cap" 5 6 / &
 hold=$!
 sleep 1
-curl -sS -o "$tmp/cap.body" -D "$tmp/cap.h" "$url_cap/small.txt" 2>/dev/null || true
+curl -sS --max-time 5 -o "$tmp/cap.body" -D "$tmp/cap.h" "$url_cap/small.txt" 2>/dev/null || true
 check "over the cap → 503" grep -q '^HTTP/1.1 503' "$tmp/cap.h"
 check "over the cap → retry-after" grep -qi '^retry-after: 1' "$tmp/cap.h"
 for _ in $(seq 1 9); do status "$url_cap/small.txt" >/dev/null; done
@@ -267,7 +268,7 @@ sign() { "$edgegate" sign --config "$config" "$@"; }
 base=$(sign --acl '/*' --ttl 600 --base-url "$url_gate/" --place path)
 file_url=$(sign --url /pool/a.deb --ttl 600 --base-url "$url_gate")
 [[ $base == "$url_gate/__token__="*/ ]] || die "unexpected signed base URL: $base"
-curl -sS -f -o "$tmp/echo.body" "${base}pool/a.deb" \
+curl -sS -f --max-time 5 -o "$tmp/echo.body" "${base}pool/a.deb" \
   -H "Referer: ${base}simple/page.html?a=1" -H "X-Original-URL: ${file_url}&b=2" \
   -H "X-Note: plain" 2>/dev/null || true
 check "forwarded through the gate" grep -q '^x-note: plain' "$tmp/echo.body"

@@ -106,6 +106,16 @@ mod native {
         /// a runtime error instead of the 500 `internal` SPEC §5 asks for (or, for an
         /// origin response, the origin's answer unchanged).
         fn invoke(&self, payload: Value) -> Result<Value, Error> {
+            self.invoke_with(payload, handle_event_value)
+        }
+
+        /// [`State::invoke`] with the event handling passed in, so a test can make it panic
+        /// and see what the runtime answers.
+        fn invoke_with(
+            &self,
+            payload: Value,
+            handle: impl FnOnce(GateState<'_>, &Value, u64) -> edgegate_handler::Handled,
+        ) -> Result<Value, Error> {
             let handled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 let now = match (&self.gate, self.clock.now()) {
                     // Misconfigured: the answer does not depend on the time.
@@ -115,7 +125,7 @@ mod native {
                     (Ok(_), None) if origin_response_of(&payload).is_some() => 0,
                     (Ok(_), None) => return internal(),
                 };
-                handle_event_value(GateState::of(&self.gate), &payload, now)
+                handle(GateState::of(&self.gate), &payload, now)
             }))
             // The event is still there: an origin response keeps the origin's answer.
             .unwrap_or_else(|_| fault(&payload));
@@ -133,18 +143,21 @@ mod native {
     /// Finds and loads the configuration (order in the module docs). The error text names
     /// the file and the field, never a secret (`gate_from_json` guarantees the latter).
     fn load_config() -> Result<(PathBuf, Gate), String> {
-        let path = match std::env::var_os(CONFIG_ENV) {
-            Some(path) => PathBuf::from(path),
-            None => {
-                let candidates = config_candidates();
-                match candidates.iter().find(|p| p.is_file()) {
-                    Some(path) => path.clone(),
-                    None => {
-                        let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
-                        return Err(format!("no {CONFIG_FILE} found (tried {CONFIG_ENV}, {})", tried.join(", ")));
-                    }
+        load_config_from(std::env::var_os(CONFIG_ENV).map(PathBuf::from), &config_candidates())
+    }
+
+    /// [`load_config`] with its inputs passed in: the `EDGEGATE_CONFIG` value and the
+    /// candidate files, in order.
+    fn load_config_from(from_env: Option<PathBuf>, candidates: &[PathBuf]) -> Result<(PathBuf, Gate), String> {
+        let path = match from_env {
+            Some(path) => path,
+            None => match candidates.iter().find(|p| p.is_file()) {
+                Some(path) => path.clone(),
+                None => {
+                    let tried: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+                    return Err(format!("no {CONFIG_FILE} found (tried {CONFIG_ENV}, {})", tried.join(", ")));
                 }
-            }
+            },
         };
         let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let gate = gate_from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -204,6 +217,72 @@ mod native {
                 Clock::Fixed(now) => Some(*now),
                 Clock::Invalid(_) => None,
             }
+        }
+    }
+
+    #[cfg(test)]
+    #[allow(clippy::unwrap_used, clippy::panic)]
+    mod tests {
+        use super::*;
+
+        const CONFIG: &str = include_str!("../../../../fixtures/config/edgegate.json");
+        const VIEWER: &str = include_str!("../../../../fixtures/events/query-token.json");
+        const ORIGIN: &str = include_str!("../../../../fixtures/events/origin-response/package-deb.json");
+
+        fn ready() -> State {
+            State { gate: Ok(gate_from_json(CONFIG).unwrap()), clock: Clock::Fixed(1_795_500_000) }
+        }
+
+        #[test]
+        fn a_panic_while_judging_a_viewer_request_is_500_internal() {
+            let event: Value = serde_json::from_str(VIEWER).unwrap();
+            let answer = ready().invoke_with(event, |_, _, _| panic!("injected fault")).unwrap();
+            assert_eq!(answer["status"], "500", "{answer}");
+            assert_eq!(answer["headers"]["x-edgegate-reason"][0]["value"], "internal", "{answer}");
+        }
+
+        #[test]
+        fn a_panic_on_an_origin_response_passes_the_origins_answer_unchanged() {
+            let event: Value = serde_json::from_str(ORIGIN).unwrap();
+            let original = event["Records"][0]["cf"]["response"].clone();
+            let answer = ready().invoke_with(event, |_, _, _| panic!("injected fault")).unwrap();
+            assert_eq!(answer, original);
+        }
+
+        #[test]
+        fn without_a_fault_the_same_state_judges_normally() {
+            let event: Value = serde_json::from_str(VIEWER).unwrap();
+            let answer = ready().invoke(event).unwrap();
+            assert!(answer.get("status").is_none(), "forwarded: {answer}");
+            let misconfigured = State { gate: Err(()), clock: Clock::System };
+            let event: Value = serde_json::from_str(VIEWER).unwrap();
+            let answer = misconfigured.invoke(event).unwrap();
+            assert_eq!(answer["headers"]["x-edgegate-reason"][0]["value"], "misconfigured", "{answer}");
+        }
+
+        #[test]
+        fn config_lookup_order() {
+            let dir = std::env::temp_dir().join(format!("edgegate-lambda-config-{}", std::process::id()));
+            let (first, second, third) = (dir.join("a.json"), dir.join("b.json"), dir.join("c.json"));
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(&second, CONFIG).unwrap();
+            std::fs::write(&third, "{ not json").unwrap();
+            let candidates = [first.clone(), second.clone(), third.clone()];
+
+            // The first candidate that exists wins; later ones are not read.
+            assert_eq!(load_config_from(None, &candidates).unwrap().0, second);
+            // EDGEGATE_CONFIG is used alone: a missing file is an error naming it, never a
+            // reason to fall back to a candidate that exists.
+            let error = load_config_from(Some(first.clone()), &candidates).unwrap_err();
+            assert!(error.contains("a.json"), "{error}");
+            // An invalid file is not skipped in favour of a later valid one.
+            std::fs::write(&first, "{ not json").unwrap();
+            let error = load_config_from(None, &candidates).unwrap_err();
+            assert!(error.contains("a.json"), "{error}");
+            // None at all: the error lists what was tried.
+            let error = load_config_from(None, &[dir.join("x.json")]).unwrap_err();
+            assert!(error.contains("x.json") && error.contains(CONFIG_ENV), "{error}");
+            std::fs::remove_dir_all(&dir).unwrap();
         }
     }
 }
