@@ -266,7 +266,7 @@ impl Decision {
             self.region,
             self.reason,
             self.method,
-            self.path,
+            shown_path(&self.path),
             self.request_id,
             self.client_ip,
             self.distribution_id
@@ -276,6 +276,11 @@ impl Decision {
         }
         text
     }
+}
+
+/// An `internal` line written before any path was known has an empty one.
+fn shown_path(path: &str) -> &str {
+    if path.is_empty() { "-" } else { path }
 }
 
 /// A CloudWatch Logs client for one region.
@@ -529,7 +534,7 @@ pub fn summary_text(summary: &Summary) -> Vec<String> {
         for (reason, paths) in &summary.top_paths {
             lines.push(format!("  {reason}"));
             for p in paths {
-                lines.push(format!("  {:>7}  {}", p.count, p.path));
+                lines.push(format!("  {:>7}  {}", p.count, shown_path(&p.path)));
             }
         }
     }

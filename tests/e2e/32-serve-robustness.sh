@@ -253,6 +253,7 @@ check "file under a symlinked outside directory → 404" test "$(status "$url_ca
 kill -TERM "$pid_cap"
 timeout 15 bash -c "while kill -0 $pid_cap 2>/dev/null; do sleep 0.1; done" && stopped=1 || stopped=0
 check "SIGTERM after the FIFO requests: serve stops" test "$stopped" = 1
+[ "$stopped" = 1 ] || kill -KILL "$pid_cap" 2>/dev/null || true
 wait "$pid_cap" && rc=0 || rc=$?
 check "SIGTERM: exit 0" test "$rc" = 0
 

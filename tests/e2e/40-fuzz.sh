@@ -8,8 +8,11 @@
 # Prints each target's executions and final coverage, then `fuzz: N passed, M failed`.
 # A crash, a timeout, an out-of-memory or a build failure is a failure; the input that
 # caused it is printed (fuzz/artifacts/<target>/...). Reproduce one with
-#   cargo +nightly fuzz run <target> fuzz/artifacts/<target>/<file>
-# A missing nightly or cargo-fuzz is a failure, not a skip (tests/setup.sh installs them).
+#   cargo +nightly fuzz run <target> fuzz/artifacts/<target>/<file>   (or RUSTC_BOOTSTRAP=1 cargo fuzz ...)
+# Toolchain: nightly when installed, else the machine's stable one with RUSTC_BOOTSTRAP=1
+# (a new machine can fetch no other toolchain; cargo-fuzz treats that as nightly).
+# FUZZ_TOOLCHAIN overrides (e.g. FUZZ_TOOLCHAIN=stable). A missing cargo-fuzz is a
+# failure, not a skip (tests/setup.sh installs it).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -17,21 +20,27 @@ export PATH="$HOME/.cargo/bin:$PATH"
 
 seconds=${FUZZ_SECONDS:-20}
 seed=${FUZZ_SEED:-1}
+toolchain=${FUZZ_TOOLCHAIN:-$(rustup toolchain list | grep '^nightly' >/dev/null && echo nightly || echo stable)}
+if [ "$toolchain" != nightly ]; then
+  export RUSTC_BOOTSTRAP=1
+fi
+fuzz() { cargo "+$toolchain" fuzz "$@"; }
 
-if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
-  echo "fuzz: nightly or cargo-fuzz not installed (run tests/setup.sh)" >&2
+if ! fuzz --version >/dev/null 2>&1; then
+  echo "fuzz: cargo-fuzz not installed for toolchain $toolchain (run tests/setup.sh)" >&2
   echo "fuzz: 0 passed, 1 failed"
   exit 1
 fi
+echo "fuzz: toolchain $toolchain, $seconds s per target"
 
 # One build for every target; `fuzz run` below then finds them up to date.
-if ! cargo +nightly fuzz build >/dev/null 2>"${TMPDIR:-/tmp}/edgegate-fuzz-build.log"; then
+if ! fuzz build >/dev/null 2>"${TMPDIR:-/tmp}/edgegate-fuzz-build.log"; then
   tail -n 40 "${TMPDIR:-/tmp}/edgegate-fuzz-build.log" >&2
   echo "fuzz: 0 passed, 1 failed (build)"
   exit 1
 fi
 
-mapfile -t targets < <(cargo +nightly fuzz list)
+mapfile -t targets < <(fuzz list)
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 passed=0
@@ -45,7 +54,7 @@ for target in "${targets[@]}"; do
   [ "$target" = event ] && extra+=(fixtures/events)
   status=0
   # -timeout: one input running 10 s is a hang (the gate's worst case is milliseconds).
-  cargo +nightly fuzz run "$target" "$corpus" "${extra[@]}" -- \
+  fuzz run "$target" "$corpus" "${extra[@]}" -- \
     -max_total_time="$seconds" -seed="$seed" -timeout=10 -rss_limit_mb=2048 \
     -print_final_stats=1 >"$log" 2>&1 || status=$?
   runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
