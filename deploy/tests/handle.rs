@@ -16,30 +16,12 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_edgegate");
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+#[path = "../../crates/handler/tests/support/cases.rs"]
+mod support;
+use support::{Case, cases, root};
 
 fn good_config() -> PathBuf {
     root().join("fixtures/config/edgegate.json")
-}
-
-/// `(event path, expected document)` for every case in `dir`; a case without its
-/// expectation fails the test.
-fn cases(dir: &Path) -> Vec<(PathBuf, Value)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_string();
-        if !name.ends_with(".json") || name.ends_with(".expected.json") || name == "edgegate.json" {
-            continue;
-        }
-        let expected = dir.join(name.replace(".json", ".expected.json"));
-        let text = std::fs::read_to_string(&expected).unwrap_or_else(|e| panic!("{name}: no expectation: {e}"));
-        out.push((path, serde_json::from_str(&text).unwrap()));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
 }
 
 fn handle(config: &Path, event: &Path, now: u64, extra: &[&str]) -> Output {
@@ -93,11 +75,11 @@ fn every_option_fixture_through_edgegate_handle() {
 }
 
 /// Each case through the binary; a description of every difference.
-fn run_cases(config: &Path, cases: &[(PathBuf, Value)]) -> Vec<String> {
+fn run_cases(config: &Path, cases: &[Case]) -> Vec<String> {
     let mut failures = Vec::new();
-    for (event, expected) in cases {
-        let name = event.file_name().unwrap().to_string_lossy().to_string();
-        let out = handle(config, event, expected["now"].as_u64().unwrap(), &[]);
+    for case in cases {
+        let name = &case.name;
+        let out = handle(config, &case.path, case.now, &[]);
         let got: Value = match serde_json::from_slice(&out.stdout) {
             Ok(v) => v,
             Err(e) => {
@@ -106,15 +88,15 @@ fn run_cases(config: &Path, cases: &[(PathBuf, Value)]) -> Vec<String> {
                 continue;
             }
         };
-        if got != expected["result"] {
-            failures.push(format!("{name}: result differs\n  expected: {}\n  got:      {got}", expected["result"]));
+        if got != case.result {
+            failures.push(format!("{name}: result differs\n  expected: {}\n  got:      {got}", case.result));
         }
-        let want_reason: Vec<String> = expected["log_reason"].as_str().map(str::to_string).into_iter().collect();
+        let want_reason: Vec<String> = case.log_reason.iter().cloned().collect();
         let reasons = log_reasons(&out.stderr);
         if reasons != want_reason {
             failures.push(format!("{name}: log reasons {reasons:?}, expected {want_reason:?}"));
         }
-        let want_code = if expected["log_reason"].is_null() { 0 } else { 1 };
+        let want_code = if case.log_reason.is_none() { 0 } else { 1 };
         if out.status.code() != Some(want_code) {
             failures.push(format!("{name}: exit {:?}, expected {want_code}", out.status.code()));
         }
@@ -161,15 +143,15 @@ fn broken_configuration_is_a_usage_error() {
             .to_string();
     let cases = cases(&dir);
     assert!(!cases.is_empty());
-    for (event, expected) in &cases {
-        let out = handle(&broken, event, expected["now"].as_u64().unwrap(), &[]);
+    for case in &cases {
+        let out = handle(&broken, &case.path, case.now, &[]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{stderr}");
         assert!(out.stdout.is_empty(), "no result on a configuration error");
         assert!(stderr.contains("keys[0].secret"), "names the field: {stderr}");
         assert!(!stderr.contains(&secret), "quotes the secret: {stderr}");
     }
-    let missing = handle(&dir.join("does-not-exist.json"), &cases[0].0, 0, &[]);
+    let missing = handle(&dir.join("does-not-exist.json"), &cases[0].path, 0, &[]);
     assert_eq!(missing.status.code(), Some(2));
 }
 

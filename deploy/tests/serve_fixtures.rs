@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -27,31 +27,9 @@ const CLIENT_IP_HEADER: &str = "x-edgegate-test-client-ip";
 /// Events no HTTP request can express (CloudFront-side shapes), with the reason.
 const NOT_HTTP: &[(&str, &str)] = &[("internal-no-records", "an event without a request")];
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-/// `(name, event, expected)` for every viewer-request case directly in `dir`.
-fn cases(dir: &Path) -> Vec<(String, Value, Value)> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
-        if !name.ends_with(".json") || name.ends_with(".expected.json") || name == "edgegate.json" {
-            continue;
-        }
-        let case = name.trim_end_matches(".json").to_owned();
-        let event: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        let expected_path = dir.join(format!("{case}.expected.json"));
-        let expected: Value = serde_json::from_str(
-            &std::fs::read_to_string(&expected_path).unwrap_or_else(|e| panic!("{case}: no expectation: {e}")),
-        )
-        .unwrap();
-        out.push((case, event, expected));
-    }
-    out.sort_by(|a, b| a.0.cmp(&b.0));
-    out
-}
+#[path = "../../crates/handler/tests/support/cases.rs"]
+mod support;
+use support::{Case, cases, root};
 
 /// An upstream that answers every request with a JSON echo of its target and cookies.
 fn echo_upstream() -> u16 {
@@ -193,10 +171,9 @@ fn cookie_values(request: &Value) -> Vec<String> {
     out
 }
 
-fn check(case: &str, event: &Value, expected: &Value, addr: &str) -> Result<(), String> {
+fn check(case: &str, event: &Value, result: &Value, addr: &str) -> Result<(), String> {
     let request = &event["Records"][0]["cf"]["request"];
     let answer = send(addr, &http_request(request));
-    let result = &expected["result"];
     if let Some(status) = result["status"].as_str() {
         let status: u16 = status.parse().unwrap();
         if answer.status != status {
@@ -251,24 +228,24 @@ fn every_option_fixture_through_serve() {
     run_fixtures(&all, &dir.join("edgegate.json"));
 }
 
-fn run_fixtures(all: &[(String, Value, Value)], config: &Path) {
+fn run_fixtures(all: &[Case], config: &Path) {
     let upstream = echo_upstream();
-    let mut by_now: BTreeMap<u64, Vec<&(String, Value, Value)>> = BTreeMap::new();
+    let mut by_now: BTreeMap<u64, Vec<&Case>> = BTreeMap::new();
     let mut skipped = 0;
     for case in all {
-        if NOT_HTTP.iter().any(|(name, _)| *name == case.0) {
+        if NOT_HTTP.iter().any(|(name, _)| *name == case.name) {
             skipped += 1;
             continue;
         }
-        by_now.entry(case.2["now"].as_u64().unwrap()).or_default().push(case);
+        by_now.entry(case.now).or_default().push(case);
     }
     let mut failures = Vec::new();
     let mut ran = 0;
     for (now, cases) in by_now {
         let serve = start_serve(config, upstream, now);
-        for (case, event, expected) in cases {
+        for case in cases {
             ran += 1;
-            if let Err(e) = check(case, event, expected, &serve.addr) {
+            if let Err(e) = check(&case.name, &case.event(), &case.result, &serve.addr) {
                 failures.push(e);
             }
         }

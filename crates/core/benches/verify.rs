@@ -74,6 +74,19 @@ fn parts(c: &mut Criterion) {
     c.bench_function("parts/acl", |b| {
         b.iter(|| black_box(edgegate_core::token::acl_matches(black_box("/acme/main/debian/*"), black_box(path))))
     });
+    // Issue 11 defect 3: signed hostile ACLs against an 8 KB path (26 ms with the old
+    // backtracking matcher). The second is the costliest shape left: a middle run holding
+    // `?` at the length limit, scanned over the whole path.
+    let long_path = format!("/acme/main/{}", "a".repeat(8192 - 11));
+    let star_run = format!("/acme/main/*{}b", "a".repeat(4000));
+    let wildcard_run = format!("/acme/main/*{}b*", "a?".repeat(127));
+    for (name, pattern) in
+        [("parts/acl-hostile-star-run", &star_run), ("parts/acl-hostile-wildcard-run", &wildcard_run)]
+    {
+        c.bench_function(name, |b| {
+            b.iter(|| black_box(edgegate_core::token::acl_matches(black_box(pattern), black_box(&long_path))))
+        });
+    }
 }
 criterion_group!(breakdown, parts);
 criterion_main!(benches, breakdown);

@@ -11,7 +11,7 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use edgegate_handler::event::{Event, HandlerResult};
 use edgegate_handler::{
@@ -23,51 +23,9 @@ use serde_json::Value;
 /// Fewer would mean fixtures went missing (the issue asks for at least 30).
 const MIN_CASES: usize = 30;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-struct Case {
-    name: String,
-    event_text: String,
-    now: u64,
-    result: Value,
-    log_reason: Option<String>,
-}
-
-/// Every `<case>.json` with its `<case>.expected.json` in `dir` (not recursive). A missing
-/// or malformed expectation is a test failure, never a skip.
-fn cases(dir: &Path) -> Vec<Case> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        let Some(file) = path.file_name().and_then(|n| n.to_str()) else { continue };
-        if !file.ends_with(".json") || file.ends_with(".expected.json") || file == "edgegate.json" {
-            continue;
-        }
-        let name = file.trim_end_matches(".json").to_string();
-        let expected_path = dir.join(format!("{name}.expected.json"));
-        let expected: Value = serde_json::from_str(
-            &fs::read_to_string(&expected_path).unwrap_or_else(|e| panic!("{name}: no expectation: {e}")),
-        )
-        .unwrap_or_else(|e| panic!("{name}: expectation is not JSON: {e}"));
-        let keys: BTreeSet<&str> = expected.as_object().unwrap().keys().map(String::as_str).collect();
-        assert_eq!(keys, BTreeSet::from(["now", "result", "log_reason"]), "{name}: expectation fields");
-        out.push(Case {
-            name,
-            event_text: fs::read_to_string(&path).unwrap(),
-            now: expected["now"].as_u64().unwrap_or_else(|| panic!("{file}: now")),
-            result: expected["result"].clone(),
-            log_reason: match &expected["log_reason"] {
-                Value::Null => None,
-                Value::String(s) => Some(s.clone()),
-                other => panic!("{file}: log_reason {other}"),
-            },
-        });
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    out
-}
+#[path = "support/cases.rs"]
+mod support;
+use support::{Case, cases, root};
 
 fn gate(config_path: &Path) -> Result<Gate, LoadError> {
     gate_from_json(&fs::read_to_string(config_path).unwrap())

@@ -14,7 +14,7 @@ use edgegate_core::cache::classify;
 
 use super::checks::{Behaviour, Bucket, Legacy, Origin, Policy, Query, Sampled, Snapshot, s3_endpoint};
 use crate::aws::arn::parse_version_arn;
-use crate::aws::clients::{Clients, aws_condition, aws_failure, code_of};
+use crate::aws::clients::{Clients, EDGE_REGION, aws_condition, aws_failure, code_of};
 use crate::aws::function;
 use crate::output::AwsFailure;
 
@@ -104,7 +104,14 @@ pub async fn snapshot(r: &Readers, inputs: Inputs) -> anyhow::Result<Snapshot> {
         }
     }
     for (name, region) in s.s3_buckets() {
-        let bucket = bucket(&r.s3(region.as_deref()), &name).await?;
+        let region = match region {
+            Some(region) => region,
+            None => bucket_region(r, &name).await?,
+        };
+        for o in s.origins.iter_mut().filter_map(|o| o.s3.as_mut()).filter(|s3| s3.bucket == name) {
+            o.region = Some(region.clone());
+        }
+        let bucket = bucket(&r.s3(Some(&region)), &name).await?;
         s.buckets.insert(name, bucket);
     }
     for (name, region, prefix) in s.sample_targets() {
@@ -254,6 +261,19 @@ async fn origin_request_policy(c: &Clients, id: &str) -> anyhow::Result<Policy> 
         })
         .unwrap_or_default();
     Ok(Policy { name: config.name, min_ttl: 0, query })
+}
+
+/// The region of a bucket named by a region-less endpoint (`b.s3.amazonaws.com`, what the
+/// console wrote for years): S3 answers HeadBucket from any region, with a redirect that
+/// carries the bucket's region when it is not us-east-1.
+async fn bucket_region(r: &Readers, bucket: &str) -> anyhow::Result<String> {
+    match r.s3(None).head_bucket().bucket(bucket).send().await {
+        Ok(out) => Ok(out.bucket_region.unwrap_or_else(|| EDGE_REGION.to_owned())),
+        Err(e) => {
+            let header = e.raw_response().and_then(|raw| raw.headers().get("x-amz-bucket-region")).map(str::to_owned);
+            header.ok_or_else(|| aws_failure("s3:ListBucket", bucket, e))
+        }
+    }
 }
 
 /// The bucket's public-access settings and policy. A setting the bucket does not have

@@ -873,6 +873,39 @@ async fn the_documented_json_example_is_real_output() {
     assert_eq!(serde_json::to_value(&report).expect("json"), documented);
 }
 
+/// A region-less S3 endpoint (`b.s3.amazonaws.com`): the bucket's region comes from
+/// HeadBucket's redirect (S3 API Reference, HeadBucket: 301 with `x-amz-bucket-region`), and
+/// every call for that bucket goes to it.
+#[tokio::test]
+async fn a_bucket_without_a_region_in_its_endpoint_is_read_in_its_own_region() {
+    let mut world = World::clean();
+    world.origin("legacy-s3").domain = "legacy-packages.s3.amazonaws.com".into();
+    let mut events = world.cloudfront_events();
+    events.extend(world.buckets[0].events());
+    events.push(respond(301, &[("x-amz-bucket-region", "eu-west-1")], ""));
+    events.extend(world.buckets[1].events());
+    events.extend(world.buckets[2].events());
+    let http = StaticReplayClient::new(events);
+    let report = doctor(&Readers::new(replay_sdk_config(&http)), world_inputs(&world)).await.expect("doctor");
+    assert!(report.findings.is_empty(), "{}", report.text());
+    let uris: Vec<String> = http.actual_requests().map(|r| format!("{} {}", r.method(), r.uri())).collect();
+    let head = uris.iter().position(|u| u.starts_with("HEAD ")).expect("HeadBucket");
+    assert!(uris[head].contains("legacy-packages.s3.us-east-1.amazonaws.com"), "{uris:#?}");
+    for uri in &uris[head + 1..head + 5] {
+        assert!(uri.contains("legacy-packages.s3.eu-west-1.amazonaws.com"), "{uris:#?}");
+    }
+}
+
+fn world_inputs(world: &World) -> Inputs {
+    Inputs {
+        distribution_id: DIST.into(),
+        function_name: "packagecloud_cloudfront_auth".into(),
+        forward_query: world.forward_query.clone(),
+        cache_rules: Vec::new(),
+        config_path: "edgegate.toml".into(),
+    }
+}
+
 /// An AWS refusal is exit 3 and names the IAM action to grant.
 #[tokio::test]
 async fn access_denied_names_the_action() {
