@@ -8,7 +8,7 @@
 //! lines by time with the region beside each. `--set-retention` (and `bootstrap`) gives the
 //! group a retention in every region: the one set on us-east-1 applies to no other region.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::time::Duration;
 
@@ -390,25 +390,14 @@ enum RegionRead {
 
 /// Reads `group` in every region at once and merges the decision lines by time.
 pub async fn fetch(regions: &[RegionLogs], group: &str, query: &Query) -> Fetched {
-    let mut tasks = JoinSet::new();
-    for logs in regions {
-        let (logs, group, query) = (logs.clone(), group.to_owned(), query.clone());
-        tasks.spawn(async move {
-            let read = read_region(&logs, &group, &query).await;
-            (logs.region, read)
-        });
-    }
+    let reads = each_region(regions, |logs| {
+        let (group, query) = (group.to_owned(), query.clone());
+        async move { read_region(&logs, &group, &query).await }
+    })
+    .await;
     let mut fetched = Fetched::default();
-    while let Some(joined) = tasks.join_next().await {
-        let (region, read) = match joined {
-            Ok(done) => done,
-            Err(e) => {
-                let failure =
-                    RegionFailure { region: String::new(), call: String::new(), code: None, message: e.to_string() };
-                fetched.failed.push(failure);
-                continue;
-            }
-        };
+    for (region, read) in reads {
+        let read = read.unwrap_or_else(|message| RegionRead::Failed(task_failure(&region, message)));
         match read {
             RegionRead::Decisions(decisions) => {
                 fetched.regions_read.push(region);
@@ -425,6 +414,35 @@ pub async fn fetch(regions: &[RegionLogs], group: &str, query: &Query) -> Fetche
     fetched.regions_without_group.sort();
     fetched.failed.sort_by(|a, b| a.region.cmp(&b.region));
     fetched
+}
+
+/// Runs `work` for every region at once. A task that panicked is reported under its region
+/// (as `Err` with the panic's text), never lost.
+async fn each_region<T, W, F>(regions: &[RegionLogs], work: W) -> Vec<(String, Result<T, String>)>
+where
+    T: Send + 'static,
+    W: Fn(RegionLogs) -> F,
+    F: Future<Output = T> + Send + 'static,
+{
+    let mut tasks = JoinSet::new();
+    let mut names = HashMap::new();
+    for logs in regions {
+        let region = logs.region.clone();
+        let handle = tasks.spawn(work(logs.clone()));
+        names.insert(handle.id(), region);
+    }
+    let mut done = Vec::with_capacity(regions.len());
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((id, value)) => done.push((names.remove(&id).unwrap_or_default(), Ok(value))),
+            Err(e) => done.push((names.remove(&e.id()).unwrap_or_default(), Err(e.to_string()))),
+        }
+    }
+    done
+}
+
+fn task_failure(region: &str, message: String) -> RegionFailure {
+    RegionFailure { region: region.to_owned(), call: String::new(), code: None, message }
 }
 
 /// One region's matching lines, every page of them.
@@ -541,11 +559,19 @@ pub fn summary_text(summary: &Summary) -> Vec<String> {
     lines
 }
 
+/// Codes AWS answers when the caller may not read the group (or may not use the region).
+fn is_refusal(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some("AccessDeniedException" | "AccessDenied" | "UnrecognizedClientException" | "InvalidClientTokenId")
+    )
+}
+
 /// What `--follow` hands its printer.
 #[derive(Debug)]
 pub enum Followed<'a> {
     Decision(&'a Decision),
-    /// Reported once; the region is not asked again.
+    /// Reported once per region and error code; a refusing region is not asked again.
     Failed(&'a RegionFailure),
 }
 
@@ -567,6 +593,7 @@ where
     let first_start = query.start_ms;
     let mut active: Vec<RegionLogs> = regions.to_vec();
     let mut seen: HashMap<(String, String), i64> = HashMap::new();
+    let mut reported: HashSet<(String, Option<String>)> = HashSet::new();
     let mut newest = i64::MIN;
     loop {
         let fetched = tokio::select! {
@@ -574,8 +601,14 @@ where
             fetched = fetch(&active, group, &query) => fetched,
         };
         for failure in &fetched.failed {
-            emit(Followed::Failed(failure))?;
-            active.retain(|r| r.region != failure.region);
+            if reported.insert((failure.region.clone(), failure.code.clone())) {
+                emit(Followed::Failed(failure))?;
+            }
+            // A refusal stays a refusal until the policy changes: stop asking. Anything else
+            // (throttling past the SDK's retries, a network error) may pass: ask again.
+            if is_refusal(failure.code.as_deref()) {
+                active.retain(|r| r.region != failure.region);
+            }
         }
         for decision in &fetched.decisions {
             let key = (decision.region.clone(), decision.event_id.clone());
@@ -663,25 +696,17 @@ impl RetentionReport {
 /// Gives `group` a retention of `days` in every region, creating it where it is missing.
 /// Groups already right are not written, so a re-run changes nothing.
 pub async fn set_retention(regions: &[RegionLogs], group: &str, days: i32) -> RetentionReport {
-    let mut tasks = JoinSet::new();
-    for logs in regions {
-        let (logs, group) = (logs.clone(), group.to_owned());
-        tasks.spawn(async move {
-            let outcome = ensure_retention(&logs, &group, days).await;
-            (logs.region, outcome)
-        });
-    }
+    let outcomes = each_region(regions, |logs| {
+        let group = group.to_owned();
+        async move { ensure_retention(&logs, &group, days).await }
+    })
+    .await;
     let mut report = RetentionReport { group: group.to_owned(), days, ..RetentionReport::default() };
-    while let Some(joined) = tasks.join_next().await {
-        match joined {
-            Ok((_, Ok(change))) => report.regions.push(change),
-            Ok((region, Err(error))) => report.failed.push(RegionFailure::from_error(&region, error)),
-            Err(e) => report.failed.push(RegionFailure {
-                region: String::new(),
-                call: String::new(),
-                code: None,
-                message: e.to_string(),
-            }),
+    for (region, outcome) in outcomes {
+        match outcome {
+            Ok(Ok(change)) => report.regions.push(change),
+            Ok(Err(error)) => report.failed.push(RegionFailure::from_error(&region, error)),
+            Err(message) => report.failed.push(task_failure(&region, message)),
         }
     }
     report.regions.sort_by(|a, b| a.region.cmp(&b.region));

@@ -25,5 +25,5 @@ pub use event_handling::{
     origin_response_of,
 };
 pub use generated::{Generated, response};
-pub use load::{JsonProblem, LoadError, gate_from_json, gate_from_json_bytes};
+pub use load::{JsonProblem, LoadError, config_from_json, gate_from_json, gate_from_json_bytes};
 pub use origin_response::{CacheHeader, origin_cache_control, parse_status, set_cache_control};

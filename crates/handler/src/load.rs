@@ -77,8 +77,13 @@ impl From<ConfigError> for LoadError {
 
 /// Parses and validates `edgegate.json`.
 pub fn gate_from_json(json: &str) -> Result<Gate, LoadError> {
-    let config: Config = serde_json::from_str(json).map_err(|e| describe_json_error(&e))?;
-    Ok(Gate::new(&config)?)
+    Ok(Gate::new(&config_from_json(json)?)?)
+}
+
+/// Parses `edgegate.json` (or any JSON configuration) into the model, with the same
+/// secret-safe errors; `edgegate` reads `.json` configurations through this too.
+pub fn config_from_json(json: &str) -> Result<Config, LoadError> {
+    serde_json::from_str(json).map_err(|e| describe_json_error(&e))
 }
 
 /// [`gate_from_json`] over bytes, for runtimes that read the file as bytes.

@@ -544,14 +544,7 @@ impl World {
     async fn run(&self) -> (anyhow::Result<Report>, StaticReplayClient) {
         let http = StaticReplayClient::new(self.events());
         let readers = Readers::new(replay_sdk_config(&http));
-        let inputs = Inputs {
-            distribution_id: DIST.into(),
-            function_name: "packagecloud_cloudfront_auth".into(),
-            forward_query: self.forward_query.clone(),
-            cache_rules: Vec::new(),
-            config_path: "edgegate.toml".into(),
-        };
-        let report = doctor(&readers, inputs).await;
+        let report = doctor(&readers, world_inputs(self)).await;
         (report, http)
     }
 
@@ -919,13 +912,7 @@ async fn access_denied_names_the_action() {
     ));
     let http = StaticReplayClient::new(events);
     let readers = Readers::new(replay_sdk_config(&http));
-    let inputs = Inputs {
-        distribution_id: DIST.into(),
-        function_name: "packagecloud_cloudfront_auth".into(),
-        config_path: "edgegate.toml".into(),
-        ..Inputs::default()
-    };
-    let error = doctor(&readers, inputs).await.expect_err("denied");
+    let error = doctor(&readers, world_inputs(&world)).await.expect_err("denied");
     let failure = error.downcast_ref::<AwsFailure>().expect("AWS failure");
     assert_eq!(failure.call, "s3:GetBucketPolicyStatus");
     assert_eq!(failure.resource, "legacy-packages");
