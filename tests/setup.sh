@@ -57,13 +57,9 @@ if [ "$(cat "$nstamp" 2>/dev/null)" != "$nwant" ]; then
   echo "$nwant" > "$nstamp"
 fi
 
-# cargo-lambda: the real Lambda Runtime API emulator for the native binary (~9 min once).
-# Pinned: its `watch`/`invoke` interface is what tests/e2e/25-cargo-lambda.sh drives.
-cargo_lambda_version=1.9.2
-if [ "$(cargo lambda --version 2>/dev/null | awk '{print $2}')" != "$cargo_lambda_version" ]; then
-  step "cargo install cargo-lambda@$cargo_lambda_version --locked (one-time, several minutes)"
-  cargo install cargo-lambda --version "$cargo_lambda_version" --locked
-fi
+# cargo-lambda (the Lambda Runtime API emulator) comes pinned from tests/requirements.txt,
+# into .venv/bin: PyPI ships its prebuilt binary. Checked, not assumed.
+[ -x "$venv/bin/cargo-lambda" ] || { echo "setup: $venv/bin/cargo-lambda missing after pip install" >&2; exit 1; }
 
 # --- fuzzing (tests/e2e/40-fuzz.sh, `make fuzz`) ---
 # libFuzzer builds need unstable flags (-Zsanitizer). A nightly toolchain is used when one

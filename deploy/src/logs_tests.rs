@@ -409,6 +409,9 @@ async fn follow_prints_each_new_line_once_and_a_refusing_region_once() {
     // A region that refuses: answered once; asking it again would find no answer left.
     let http = StaticReplayClient::new(vec![denied()]);
     clients.extend(region_clients(&replay_sdk_config(&http), &["eu-west-1".to_owned()]));
+    // A region that keeps throttling past the SDK's retries: reported once, asked again.
+    let busy = StaticReplayClient::new((0..200).map(|_| throttled()).collect());
+    clients.extend(region_clients(&replay_sdk_config(&busy), &["ap-south-1".to_owned()]));
 
     let writer = clients[0].clone();
     let later: Vec<(i64, String)> = late[..4].iter().map(|(s, m)| (s.timestamp_ms, m.clone())).collect();
@@ -431,10 +434,12 @@ async fn follow_prints_each_new_line_once_and_a_refusing_region_once() {
     .expect("follow");
 
     let printed = printed.lock().expect("lock").clone();
-    let mut expected = vec!["failed eu-west-1 logs:FilterLogEvents".to_owned()];
+    let mut expected =
+        vec!["failed ap-south-1 logs:FilterLogEvents".to_owned(), "failed eu-west-1 logs:FilterLogEvents".to_owned()];
     expected.extend(plan[..7].iter().map(|(s, _)| format!("line {}", s.field("request_id"))));
     assert_eq!(printed, expected);
     assert_eq!(http.actual_requests().count(), 1, "the refusing region is asked once");
+    assert!(busy.actual_requests().count() > 3, "the throttled region is asked on every poll");
 }
 
 // ---- Replay: a refusing region, throttling ----
@@ -449,6 +454,10 @@ fn logs_error(status: u16, code: &str, message: &str) -> ReplayEvent {
         &[("content-type", "application/x-amz-json-1.1"), ("x-amzn-errortype", code)],
         &format!(r#"{{"__type":"{code}","message":"{message}"}}"#),
     )
+}
+
+fn throttled() -> ReplayEvent {
+    logs_error(400, "ThrottlingException", "Rate exceeded")
 }
 
 fn denied() -> ReplayEvent {
@@ -546,7 +555,6 @@ async fn throttling_without_retries_is_reported_and_with_the_sdks_retry_succeeds
     let base = 1_795_500_000_000;
     let group = log_group_name(FUNCTION);
     let q = Query { start_ms: base - 1, ..Query::default() };
-    let throttled = || logs_error(400, "ThrottlingException", "Rate exceeded");
 
     let (once, _) = replay_region("eu-west-1", vec![throttled()], None);
     let fetched = fetch(&[once], &group, &q).await;

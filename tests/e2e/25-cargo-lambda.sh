@@ -23,10 +23,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
-export PATH="$HOME/.cargo/bin:$PATH"
+# cargo-lambda is installed into .venv by tests/setup.sh (pinned in tests/requirements.txt).
+export PATH="$root/.venv/bin:$HOME/.cargo/bin:$PATH"
 
 if ! command -v cargo-lambda >/dev/null 2>&1; then
-  echo "cargo-lambda: not installed (run tests/setup.sh)" >&2
+  echo "cargo-lambda: not installed in .venv (run tests/setup.sh)" >&2
   exit 1
 fi
 

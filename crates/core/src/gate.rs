@@ -11,7 +11,7 @@ use sha2::Sha256;
 use crate::config::{CacheConfig, Config, ConfigError, EncodedSlash, decode_secret, wipe};
 use crate::path::{PathError, canonicalize_with};
 use crate::reason::Reason;
-use crate::token::{ACL_DELIMITER, FIELD_DELIMITER, ParsedToken, acl_matches};
+use crate::token::{ACL_DELIMITER, AclBudget, FIELD_DELIMITER, ParsedToken, acl_matches_within};
 
 type HmacSha256 = hmac::Hmac<Sha256>;
 
@@ -252,7 +252,12 @@ impl Gate {
                 return Err(Reason::IpMismatch);
             }
         }
-        if !token.is_url_token() && !token.acls().any(|acl| acl_matches(acl, canonical_path)) {
+        // One budget for all of the token's ACLs: thousands of them must not each scan
+        // the path (`AclBudget`).
+        let mut budget = AclBudget::for_path(canonical_path);
+        if !token.is_url_token()
+            && !token.acls().any(|acl| !budget.exhausted() && acl_matches_within(acl, canonical_path, &mut budget))
+        {
             return Err(Reason::AclMismatch);
         }
         Ok(Verified { key_id, token })

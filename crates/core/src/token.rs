@@ -241,6 +241,63 @@ const WILDCARD_WORDS: usize = MAX_WILDCARD_RUN / 64;
 /// assert!(!acl_matches("/acme/main/*", "/acme/other/x"));
 /// ```
 pub fn acl_matches(pattern: &str, path: &str) -> bool {
+    acl_matches_within(pattern, path, &mut AclBudget { left: usize::MAX })
+}
+
+/// Passes over the path that the ACLs of one token may make together (see [`AclBudget`]).
+pub const ACL_SCAN_PASSES: usize = 4;
+/// What trying one ACL costs before it scans anything, in budget units (path bytes).
+const ACL_OVERHEAD: usize = 64;
+/// ACLs that need no scan which every token may hold, whatever the path's length.
+const ACL_FREE_TRIES: usize = 64;
+
+/// The work the ACLs of one token may do together, in path bytes scanned (a `?` run's scan
+/// counts once per 64-bit word of its state), plus [`ACL_OVERHEAD`] per ACL tried.
+///
+/// Each ACL alone costs O(path + pattern), but a token may carry thousands of ACLs (a
+/// 20 KB cookie of `/*Z*!/*Z*!…` scanned an 8 KB path 4,000 times: 78 ms). With the budget
+/// the token's ACLs together cost at most [`ACL_SCAN_PASSES`] scans of the path and
+/// `ACL_FREE_TRIES` ACL tries; an ACL that would need more does not match (fail closed,
+/// `acl-mismatch`). ACLs are tried in order, so the first few always get an exact answer:
+/// a single ACL never exhausts the budget.
+#[derive(Debug, Clone)]
+pub struct AclBudget {
+    left: usize,
+}
+
+impl AclBudget {
+    /// The allowance for one token's ACLs against `path`.
+    pub fn for_path(path: &str) -> Self {
+        let scans = ACL_SCAN_PASSES.saturating_mul(path.len());
+        AclBudget { left: scans.saturating_add(ACL_FREE_TRIES * ACL_OVERHEAD) }
+    }
+
+    /// True once nothing is left: every further ACL that is tried does not match.
+    pub fn exhausted(&self) -> bool {
+        self.left == 0
+    }
+
+    /// Takes `units`; on overdraft empties the budget and answers false.
+    fn charge(&mut self, units: usize) -> bool {
+        match self.left.checked_sub(units) {
+            Some(left) => {
+                self.left = left;
+                true
+            }
+            None => {
+                self.left = 0;
+                false
+            }
+        }
+    }
+}
+
+/// [`acl_matches`] charging its work to `budget` (shared by the ACLs of one token): false
+/// when the budget runs out before the answer is known.
+pub fn acl_matches_within(pattern: &str, path: &str, budget: &mut AclBudget) -> bool {
+    if !budget.charge(ACL_OVERHEAD) {
+        return false;
+    }
     // Most ACLs are a literal prefix and a `*` ("/acme/main/*"): compare the literal part
     // as one slice and stop early when nothing but `*` remains.
     let literal = pattern.find(['*', '?']).unwrap_or(pattern.len());
@@ -251,11 +308,11 @@ pub fn acl_matches(pattern: &str, path: &str) -> bool {
     if pattern.bytes().all(|b| b == b'*') {
         return rest.is_empty() || !pattern.is_empty();
     }
-    match_runs(pattern, rest)
+    match_runs(pattern, rest, budget)
 }
 
 /// [`acl_matches`] after the literal prefix: `pattern` starts with `*` or `?`.
-fn match_runs(pattern: &str, path: &str) -> bool {
+fn match_runs(pattern: &str, path: &str, budget: &mut AclBudget) -> bool {
     if pattern.contains('?')
         && pattern.split('*').any(|run| run.contains('?') && run.chars().count() > MAX_WILDCARD_RUN)
     {
@@ -284,7 +341,7 @@ fn match_runs(pattern: &str, path: &str) -> bool {
     // Middle runs must fit between the first and the last, without overlapping either.
     let window = &path[..last_start];
     for run in middle.split('*').filter(|run| !run.is_empty()) {
-        match find_run(run, window, cursor) {
+        match find_run(run, window, cursor, budget) {
             Some(end) => cursor = end,
             None => return false,
         }
@@ -306,12 +363,28 @@ fn run_at(run: &str, text: &str, at: usize) -> Option<usize> {
 }
 
 /// The end of the leftmost match of a `*`-free run in `text` at or after byte `from`.
-fn find_run(run: &str, text: &str, from: usize) -> Option<usize> {
+/// `None` also when `budget` cannot pay for the scan.
+fn find_run(run: &str, text: &str, from: usize, budget: &mut AclBudget) -> Option<usize> {
     let haystack = text.get(from..)?;
-    if !run.contains('?') {
-        return haystack.find(run).map(|start| from + start + run.len());
+    let wildcard = if run.contains('?') { Some(WildcardRun::new(run)?) } else { None };
+    let cost_per_byte = wildcard.as_ref().map_or(1, |w| w.len.div_ceil(64));
+    // Scan no further than the budget pays for; a match beyond that is not seen, and the
+    // emptied budget then fails the ACL.
+    let mut limit = haystack.len().min(budget.left / cost_per_byte);
+    while !haystack.is_char_boundary(limit) {
+        limit -= 1;
     }
-    WildcardRun::new(run)?.find_end(haystack).map(|end| from + end)
+    let scope = &haystack[..limit];
+    let end = match &wildcard {
+        None => scope.find(run).map(|start| start + run.len()),
+        Some(wildcard) => wildcard.find_end(scope),
+    };
+    let scanned = end.unwrap_or(limit);
+    if !budget.charge(scanned * cost_per_byte) || (end.is_none() && limit < haystack.len()) {
+        budget.left = 0;
+        return None;
+    }
+    end.map(|end| from + end)
 }
 
 /// Shift-And (Baeza-Yates–Gonnet) state tables for one run holding `?`: bit `j` of a

@@ -78,6 +78,12 @@ impl Behaviour {
         }
     }
 
+    fn label_capitalised(&self) -> String {
+        let label = self.label();
+        let mut chars = label.chars();
+        chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
+    }
+
     fn association(&self, event: &str) -> Option<&str> {
         self.lambdas.iter().find(|(e, _)| e == event).map(|(_, arn)| arn.as_str())
     }
@@ -351,14 +357,6 @@ pub fn run(s: &Snapshot) -> Vec<Finding> {
     list_bucket(s, &mut findings);
     metadata(s, &mut findings);
     findings
-}
-
-impl Behaviour {
-    fn label_capitalised(&self) -> String {
-        let label = self.label();
-        let mut chars = label.chars();
-        chars.next().map(|c| c.to_uppercase().collect::<String>() + chars.as_str()).unwrap_or_default()
-    }
 }
 
 fn gate(s: &Snapshot, b: &Behaviour, findings: &mut Vec<Finding>) {
