@@ -228,7 +228,8 @@ const WILDCARD_WORDS: usize = MAX_WILDCARD_RUN / 64;
 /// `?` is found by `str::find` (Two-Way, linear in the bytes it scans); one holding `?` by a
 /// bit-parallel scan (Shift-And) costing at most `MAX_WILDCARD_RUN / 64` = 4 word
 /// operations and one table lookup per path character. The scans of successive runs do not
-/// overlap. The anchored first and last runs are compared once each.
+/// overlap. The anchored first and last runs are compared once each. A token may carry
+/// many ACLs: [`acl_matches_within`] and [`AclBudget`] bound them together.
 ///
 /// The bound has a price: a run holding `?` longer than [`MAX_WILDCARD_RUN`] characters
 /// never matches (fail closed, `acl-mismatch`). Matching with `?` in general takes

@@ -80,8 +80,7 @@ impl<'a> Fields<'a> {
         let method = take(word(0)?)?;
         let uri = take(word(1)?)?;
         let query = match word(2)? {
-            ABSENT => None,
-            len => Some(take(len)?),
+            len => Some(take(len).unwrap_or("")),
         };
         let client_ip = take(word(3)?)?;
         let request_id = take(word(4)?)?;
