@@ -166,8 +166,8 @@ fuzz_target!(|data: &[u8]| {
     // The token is gone, and nothing else changed: what is forwarded equals what the
     // request without the token would forward. (Searching the output for the HMAC text
     // instead is fooled: libFuzzer learns it from the comparison, and `%22` + `aa…` can
-    // spell it out of the viewer's own path.)
-    // (A fuzzer uri not starting with `/` is part of the token's segment, by construction.)
+    // spell it out of the viewer's own path.) A fuzzer uri not starting with `/` is part
+    // of the token's segment, by construction.
     if place & 3 == 1 && gate.path_tokens() && original_uri.starts_with('/') {
         assert_eq!(located.uri, original_uri, "the path token segment, exactly, is removed");
     }

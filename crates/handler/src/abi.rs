@@ -80,7 +80,8 @@ impl<'a> Fields<'a> {
         let method = take(word(0)?)?;
         let uri = take(word(1)?)?;
         let query = match word(2)? {
-            len => Some(take(len).unwrap_or("")),
+            ABSENT => None,
+            len => Some(take(len)?),
         };
         let client_ip = take(word(3)?)?;
         let request_id = take(word(4)?)?;
