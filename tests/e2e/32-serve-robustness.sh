@@ -27,7 +27,11 @@ tmp=$(mktemp -d)
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # A server stuck for good (a worker blocked in open(2)) must not hang the script.
+  for pid in "${pids[@]}"; do
+    timeout 12 bash -c "while kill -0 $pid 2>/dev/null; do sleep 0.1; done" || kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
   [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -40,6 +44,9 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; 
 # start NAME ARGS...: `edgegate serve ARGS --listen 127.0.0.1:0`; sets url_NAME, pid_NAME.
 start() {
   local name=$1; shift
+  # Created first: the background job may not have opened them when sed first looks.
+  : >"$tmp/$name.out"
+  : >"$tmp/$name.err"
   "$edgegate" serve "$@" --listen 127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
   local pid=$!
   pids+=("$pid")
@@ -74,6 +81,7 @@ settles() {
 # hold.py MODE PORT N SECONDS PATH: N connections that misbehave for SECONDS, then exit.
 #   noread: GET PATH with a tiny receive buffer, never reading;
 #   stall:  GET PATH announcing a 1 MB body, sending 10 bytes, then nothing;
+#   stall-read: one such client, reading; prints the seconds until the server closed;
 #   idle:   connect and send nothing.
 cat >"$tmp/hold.py" <<'EOF'
 import socket, sys, time
@@ -87,15 +95,28 @@ for _ in range(n):
     s.connect(("127.0.0.1", port))
     if mode == "noread":
         s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\n\r\n".encode())
-    elif mode == "stall":
+    elif mode in ("stall", "stall-read"):
         s.sendall(f"GET {path} HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n0123456789".encode())
     socks.append(s)
-time.sleep(seconds)
+if mode == "stall-read":
+    # One client: how long until the server ends the connection (or SECONDS pass)?
+    start, s = time.time(), socks[0]
+    try:
+        while time.time() - start < seconds:
+            s.settimeout(max(0.1, seconds - (time.time() - start)))
+            if not s.recv(65536):
+                break
+    except OSError:
+        pass
+    print(f"{time.time() - start:.1f}")
+else:
+    time.sleep(seconds)
 EOF
 
 # echo.py PORTFILE: an upstream that reads any request body, then answers with the request
 # headers it received (one `name: value` per line); under /stall-response/ it promises
-# 1000 bytes, sends 10 and goes silent.
+# 1000 bytes, sends 10 and goes silent; under /trickle/ it answers at once, never reads
+# the request body, and sends a byte every 0.2 s for 20 s.
 cat >"$tmp/echo.py" <<'EOF'
 import sys, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -110,6 +131,19 @@ class Echo(BaseHTTPRequestHandler):
             self.wfile.write(b"0123456789")
             self.wfile.flush()
             time.sleep(10)
+            self.close_connection = True
+            return
+        if self.path.startswith("/trickle/"):
+            self.send_response(200)
+            self.send_header("content-length", "100")
+            self.end_headers()
+            try:
+                for _ in range(100):
+                    self.wfile.write(b".")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            except OSError:
+                pass
             self.close_connection = True
             return
         try:
@@ -193,6 +227,10 @@ check "20 stalled-body clients are connected (and forwarded)" test "$(sockets "$
 check "stalled request bodies are cut after the timeout (both sides)" settles "$pid_body" $((base_body + 1)) 6
 kill "$hold" 2>/dev/null || true; wait "$hold" 2>/dev/null || true
 check "URL origin still answers" test "$(status "$url_body/x")" = 200
+# The upstream answers while the viewer's body stalls: only the body's own clock cuts it.
+took=$(python3 "$tmp/hold.py" stall-read "$port_body" 1 8 /trickle/x)
+check "a stalled body is cut even while the upstream answers (${took} s)" \
+  python3 -c "import sys; sys.exit(0 if float('$took') < 6 else 1)"
 t0=$(date +%s%N)
 curl -sS -o /dev/null --max-time 8 "$url_body/stall-response/x" 2>/dev/null && cut=0 || cut=1
 waited_ms=$((($(date +%s%N) - t0) / 1000000))

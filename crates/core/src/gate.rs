@@ -256,7 +256,7 @@ impl Gate {
         // the path (`AclBudget`).
         let mut budget = AclBudget::for_path(canonical_path);
         if !token.is_url_token()
-            && !token.acls().any(|acl| crate::token::acl_matches(acl, canonical_path))
+            && !token.acls().any(|acl| !budget.exhausted() && acl_matches_within(acl, canonical_path, &mut budget))
         {
             return Err(Reason::AclMismatch);
         }
