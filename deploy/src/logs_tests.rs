@@ -17,7 +17,6 @@ use std::sync::{Arc, Mutex};
 use aws_config::retry::RetryConfig;
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
-use clap::Parser as _;
 use edgegate_handler::{GateState, gate_from_json, handle_event_json};
 
 use super::*;

@@ -644,6 +644,7 @@ impl Progress {
         Progress { bar, counts: std::sync::Mutex::new(BTreeMap::new()) }
     }
 
+    #[cfg(test)]
     pub fn hidden() -> Progress {
         Progress::new(false)
     }

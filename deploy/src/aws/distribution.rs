@@ -240,6 +240,7 @@ pub struct Reconfigured {
 }
 
 /// Attaches `arn` to the distribution's viewer-request event; with `dry_run`, only reports.
+#[cfg(test)]
 pub async fn reconfigure_distribution(
     c: &Clients,
     arn: &VersionArn,
