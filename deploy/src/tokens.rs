@@ -109,12 +109,8 @@ pub struct VerifyArgs {
 const SECRET_BYTES: usize = 32;
 
 fn hex_lower(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        out.push(char::from(HEX[usize::from(b >> 4)]));
-        out.push(char::from(HEX[usize::from(b & 0xF)]));
-    }
+    let mut out = String::new();
+    edgegate_core::hex::push_lower(&mut out, bytes);
     out
 }
 

@@ -272,7 +272,7 @@ pub(crate) fn decode_secret(field: &str, secret: &Secret) -> Result<Vec<u8>, Con
     }
     let mut out = Vec::with_capacity(hex.len() / 2);
     for pair in hex.as_bytes().chunks_exact(2) {
-        match (crate::path::hex_value(pair[0]), crate::path::hex_value(pair[1])) {
+        match (crate::hex::value(pair[0]), crate::hex::value(pair[1])) {
             (Some(hi), Some(lo)) => out.push(hi << 4 | lo),
             _ => {
                 wipe(&mut out);

@@ -321,9 +321,7 @@ impl Gate {
         self.feed(&mut mac, &text, url_path.as_deref());
         let digest = mac.finalize().into_bytes();
         text.push_str("~hmac=");
-        for byte in digest.iter() {
-            let _ = write!(text, "{byte:02x}");
-        }
+        crate::hex::push_lower(&mut text, &digest);
         Ok(text)
     }
 }

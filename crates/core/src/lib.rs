@@ -8,6 +8,7 @@ extern crate alloc;
 pub mod cache;
 pub mod config;
 mod gate;
+pub mod hex;
 pub mod locate;
 pub mod path;
 mod reason;

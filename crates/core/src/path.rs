@@ -48,29 +48,6 @@ impl fmt::Display for PathError {
 
 impl core::error::Error for PathError {}
 
-/// Hex digit values, 0xFF for "not a hex digit": one load instead of three range tests,
-/// since every token carries 64 hex digits.
-pub(crate) static HEX_VALUES: [u8; 256] = {
-    let mut table = [0xFF; 256];
-    let mut i = 0;
-    while i < 10 {
-        table[b'0' as usize + i] = i as u8;
-        i += 1;
-    }
-    let mut i = 0;
-    while i < 6 {
-        table[b'a' as usize + i] = 10 + i as u8;
-        table[b'A' as usize + i] = 10 + i as u8;
-        i += 1;
-    }
-    table
-};
-
-pub(crate) fn hex_value(b: u8) -> Option<u8> {
-    let value = HEX_VALUES[usize::from(b)];
-    (value != 0xFF).then_some(value)
-}
-
 /// Percent-decodes `%XX` (either case); everything else, `+` included, stays as it is.
 /// Returns `None` for a `%` not followed by two hex digits.
 pub fn percent_decode(input: &str) -> Option<Vec<u8>> {
@@ -84,8 +61,8 @@ fn decode(input: &str, encoded_slash: EncodedSlash) -> Result<Vec<u8>, PathError
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hi = bytes.get(i + 1).copied().and_then(hex_value);
-            let lo = bytes.get(i + 2).copied().and_then(hex_value);
+            let hi = bytes.get(i + 1).copied().and_then(crate::hex::value);
+            let lo = bytes.get(i + 2).copied().and_then(crate::hex::value);
             let (Some(hi), Some(lo)) = (hi, lo) else {
                 return Err(PathError::BadEscape);
             };
@@ -176,7 +153,7 @@ fn is_forward_safe(b: u8, s3_plus_fix: bool) -> bool {
 
 /// Percent-encodes (upper-case hex) every byte for which `keep` is false.
 pub fn percent_encode(text: &str, keep: impl Fn(u8) -> bool) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    use crate::hex::UPPER as HEX;
     let mut out = String::with_capacity(text.len() + 8);
     for &b in text.as_bytes() {
         if keep(b) {

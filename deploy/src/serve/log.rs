@@ -23,7 +23,7 @@ pub struct RequestId([u8; REQUEST_ID_LEN]);
 impl RequestId {
     /// `prefix` (random per process) and a per-request counter, as 16 lower-case hex digits.
     pub fn new(prefix: u32, counter: u32) -> Self {
-        const HEX: &[u8; 16] = b"0123456789abcdef";
+        use edgegate_core::hex::LOWER as HEX;
         let value = (u64::from(prefix) << 32) | u64::from(counter);
         let mut out = [0u8; REQUEST_ID_LEN];
         for (i, slot) in out.iter_mut().enumerate() {
@@ -103,7 +103,7 @@ impl AccessRecord {
 
 /// Appends `s` as a JSON string literal.
 fn json_str(out: &mut Vec<u8>, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+    use edgegate_core::hex::LOWER as HEX;
     out.push(b'"');
     let bytes = s.as_bytes();
     let mut start = 0;
