@@ -19,6 +19,21 @@ print(f"core: verify {v:.1f} ns; HMAC prepared key {alone:.1f} ns (ratio {v/alon
       f"HMAC one-shot {one:.1f} ns (ratio {v/one:.2f}x); goal <= 1.3x")
 PY
 
+echo "=== worst case: the costliest requests within CloudFront's limits vs a normal one (criterion, decide)"
+cargo bench -q -p edgegate-handler --bench worst_case -- --warm-up-time 2 --measurement-time 5 2>&1 | tee target/bench-worst.txt | grep -E "^decide|time:"
+python3 - target/bench-worst.txt <<'PY'
+import re, sys
+text = open(sys.argv[1]).read()
+def mid(name):
+    m = re.search(re.escape(name) + r"\s+time:\s+\[\S+ \S+ (\S+) (\S+)", text)
+    value, unit = float(m.group(1)), m.group(2)
+    return value * {"ps": 1e-3, "ns": 1, "µs": 1e3, "us": 1e3, "ms": 1e6}[unit]
+normal = mid("decide/normal")
+for case in ["signed-hostile-acl", "unsigned-long-token", "oversized-token", "escapes-and-cookies"]:
+    t = mid("decide/" + case)
+    print(f"worst case: {case} {t/1000:.1f} µs vs normal {normal/1000:.2f} µs: {t/normal:.1f}x (goal <= 20x)")
+PY
+
 echo "=== node handler: bundle index.mjs + edgegate.wasm vs a plain node:crypto verifier; bundle size"
 (
   cargo build --quiet -p edgegate

@@ -100,6 +100,8 @@ pub enum SignError {
     BadIp,
     /// The URL path fails SPEC §3.
     BadPath(PathError),
+    /// The token would be longer than the gate accepts ([`crate::token::MAX_TOKEN_BYTES`]).
+    TooLong,
 }
 
 impl fmt::Display for SignError {
@@ -112,6 +114,11 @@ impl fmt::Display for SignError {
             SignError::TimeTooLarge => f.write_str("st/exp: more than 12 decimal digits"),
             SignError::BadIp => f.write_str("ip: not an IP address"),
             SignError::BadPath(e) => write!(f, "url: {e}"),
+            SignError::TooLong => write!(
+                f,
+                "the token would be longer than {} bytes, which the gate refuses: sign fewer or shorter ACLs",
+                crate::token::MAX_TOKEN_BYTES
+            ),
         }
     }
 }
@@ -322,6 +329,9 @@ impl Gate {
         let digest = mac.finalize().into_bytes();
         text.push_str("~hmac=");
         crate::hex::push_lower(&mut text, &digest);
+        if text.len() > crate::token::MAX_TOKEN_BYTES {
+            return Err(SignError::TooLong);
+        }
         Ok(text)
     }
 }

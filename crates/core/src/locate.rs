@@ -81,6 +81,11 @@ pub struct Located<'r> {
 }
 
 fn decode_token(value: &str) -> Result<String, MalformedError> {
+    // Every escape is three bytes for one: a longer raw value cannot decode within the
+    // bound, so it is not decoded (and allocated) at all.
+    if value.len() > 3 * crate::token::MAX_TOKEN_BYTES {
+        return Err(MalformedError::TooLong);
+    }
     let bytes = percent_decode(value).ok_or(MalformedError::BadEncoding)?;
     String::from_utf8(bytes).map_err(|_| MalformedError::BadEncoding)
 }

@@ -9,6 +9,11 @@ use core::net::IpAddr;
 pub const FIELD_DELIMITER: char = '~';
 /// Delimiter between several ACL patterns in one `acl` field.
 pub const ACL_DELIMITER: char = '!';
+/// Longest token text accepted (decoded). EdgeAuth tokens are a few hundred bytes, and a
+/// few dozen ACLs fit; without a bound, a viewer could make every key hash 20 KB of
+/// header per request (the worst case `make bench` measures), so longer is malformed,
+/// refused before any HMAC.
+pub const MAX_TOKEN_BYTES: usize = 2048;
 /// Longest `st`/`exp` accepted, in decimal digits (SPEC §2).
 const MAX_TIME_DIGITS: usize = 12;
 
@@ -74,6 +79,8 @@ pub enum MalformedError {
     EmptyAcl,
     /// The token value has a bad `%` escape or is not UTF-8 once decoded.
     BadEncoding,
+    /// Longer than [`MAX_TOKEN_BYTES`].
+    TooLong,
 }
 
 impl fmt::Display for MalformedError {
@@ -90,6 +97,7 @@ impl fmt::Display for MalformedError {
             MalformedError::BadIp => "ip is not an IP address",
             MalformedError::EmptyAcl => "empty ACL pattern",
             MalformedError::BadEncoding => "bad percent-encoding or not UTF-8",
+            MalformedError::TooLong => "token longer than 2048 bytes",
         })
     }
 }
@@ -139,6 +147,9 @@ fn parse_mac(value: &str) -> Result<[u8; 32], MalformedError> {
 impl<'a> ParsedToken<'a> {
     /// Parses token text that has already been percent-decoded (SPEC §4).
     pub fn parse(text: &'a str) -> Result<Self, MalformedError> {
+        if text.len() > MAX_TOKEN_BYTES {
+            return Err(MalformedError::TooLong);
+        }
         // `hmac` must be the last field: look only at what follows the last delimiter
         // (a backwards memchr), so the 64 hex digits are read once, by `parse_mac`.
         let (signed, last) = match text.rfind(FIELD_DELIMITER) {
