@@ -436,12 +436,18 @@ fn many_acls_share_one_budget() {
     let claims = Claims { ip: None, start: None, expires: 100, scope: Scope::Acl(acls), id: None, data: None };
     let token = gate.sign(&claims).expect("sign");
     assert!(gate.verify(&token, &path, None, 50).is_ok());
-    // Thousands of them first: refused, whatever comes last.
-    let mut acls = vec!["/*Z*".to_string(); 4000];
+    // As many as the longest token holds first: refused, whatever comes last.
+    let mut acls = vec!["/*Z*".to_string(); 380];
     acls.push("/acme/main/*".into());
     let claims = Claims { ip: None, start: None, expires: 100, scope: Scope::Acl(acls), id: None, data: None };
     let token = gate.sign(&claims).expect("sign");
     assert_eq!(gate.verify(&token, &path, None, 50).err(), Some(Reason::AclMismatch));
+    // Thousands: no token that long is signed or read (MAX_TOKEN_BYTES).
+    let acls = vec!["/*Z*".to_string(); 4000];
+    let claims = Claims { ip: None, start: None, expires: 100, scope: Scope::Acl(acls), id: None, data: None };
+    assert_eq!(gate.sign(&claims).err(), Some(edgegate_core::SignError::TooLong));
+    let forged = format!("exp=100~acl={}~hmac={}", vec!["/*Z*"; 4000].join("!"), "0".repeat(64));
+    assert_eq!(gate.verify(&forged, &path, None, 50).err(), Some(Reason::MalformedToken));
     // Short paths still allow dozens of ACLs that need no scan.
     let many: Vec<String> = (0..40).map(|i| format!("/dir{i}/*")).collect();
     let claims = Claims { ip: None, start: None, expires: 100, scope: Scope::Acl(many), id: None, data: None };
