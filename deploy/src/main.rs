@@ -13,6 +13,7 @@ mod output;
 mod reindex;
 mod serve;
 mod tokens;
+mod urls;
 
 use std::process::ExitCode;
 

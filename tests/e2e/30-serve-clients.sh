@@ -42,6 +42,8 @@ check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; 
 # url_NAME and pid_NAME from its "listening on" line (port 0: no free-port race).
 start() {
   local name=$1; shift
+  # Created before the server starts, so the first read below never races the redirection.
+  : >"$tmp/$name.out"; : >"$tmp/$name.err"
   "$edgegate" serve "$@" --listen 127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
   local pid=$!
   pids+=("$pid")

@@ -7,6 +7,7 @@
 //! for exactly that path. Real applications sign with their own EdgeAuth library; this one
 //! signs with the gate's own signer, so `make run` needs nothing else.
 
+use crate::urls::{encode_token, for_apt};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -172,27 +173,6 @@ fn plain(status: StatusCode, body: &'static str) -> Response<ResponseBody> {
     response
 }
 
-/// Percent-encodes a token for a URL: everything but RFC 3986 unreserved characters, so
-/// it survives as one path segment (`/` → `%2F`) or one query value (`&`, `=`).
-pub fn encode_token(token: &str) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(token.len() + 16);
-    for b in token.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            let _ = write!(out, "%{b:02X}");
-        }
-    }
-    out
-}
-
-/// A URL as it must be written in an apt `sources.list` line: apt decodes `%XX` there
-/// once, so each `%` is itself encoded (`%2F` → `%252F`).
-pub fn apt_source_url(url: &str) -> String {
-    url.replace('%', "%25")
-}
-
 /// What the banner shows; also the `--output json` document.
 #[derive(Debug, Serialize)]
 pub struct Demo {
@@ -242,7 +222,7 @@ pub fn demo(
     let file_token = gate.sign(&claims(Scope::url(DEMO_DEB_PATH))).context("signing the demo file URL")?;
     let name = gate.token_name();
     let base_url = format!("{origin_url}/{name}={}/", encode_token(&base_token));
-    let apt_base_url = apt_source_url(&base_url);
+    let apt_base_url = for_apt(&base_url);
     let file_path = edgegate_core::path::encode_forward(DEMO_DEB_PATH, true);
     let unsigned_url = format!("{origin_url}{file_path}");
     let file_url = format!("{unsigned_url}?{name}={}", encode_token(&file_token));
@@ -356,7 +336,7 @@ mod tests {
         let gate = Gate::new(&dev_config())?;
         let now = 1_800_000_000;
         let demo = demo(&gate, "http://127.0.0.1:8080", None, now)?;
-        assert!(demo.base_url.starts_with("http://127.0.0.1:8080/__token__=exp%3D1800003600~acl%3D%2F%2A~hmac%3D"));
+        assert!(demo.base_url.starts_with("http://127.0.0.1:8080/__token__=exp%3D1800003600%7Eacl%3D%2F%2A%7Ehmac%3D"));
         assert!(demo.base_url.ends_with('/'));
         assert!(demo.file_url.starts_with("http://127.0.0.1:8080/pool/libdemo%2B%2B_1.0~rc1_all.deb?__token__=exp%3D"));
         // The printed URLs pass the real decision.
@@ -412,8 +392,8 @@ mod tests {
             let (path, q) = rest.split_once('?').ok_or_else(|| anyhow::anyhow!("{location}: no query"))?;
             assert_eq!(path, uri.split('?').next().unwrap_or_default(), "the path is passed on as sent");
             match query {
-                Some(kept) => assert!(q.starts_with(&format!("{kept}&__token__=exp%3D1800000300~hmac%3D")), "{q}"),
-                None => assert!(q.starts_with("__token__=exp%3D1800000300~hmac%3D"), "{q}"),
+                Some(kept) => assert!(q.starts_with(&format!("{kept}&__token__=exp%3D1800000300%7Ehmac%3D")), "{q}"),
+                None => assert!(q.starts_with("__token__=exp%3D1800000300%7Ehmac%3D"), "{q}"),
             }
             let view = edgegate_handler::RequestView {
                 method: "GET",
