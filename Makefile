@@ -47,9 +47,10 @@ test: setup cargo-test e2e
 bench: setup
 	bash tests/bench/run.sh
 
-## The wasm module built twice from clean target directories equals the embedded one.
+## The wasm module built twice from clean target directories equals the embedded one
+## (also part of `make test`).
 repro: build
-	bash tests/repro.sh
+	bash tests/e2e/45-repro.sh
 
 ## Every fuzz target for FUZZ_SECONDS each (`make test` runs them for 20 s, in e2e).
 FUZZ_SECONDS ?= 60

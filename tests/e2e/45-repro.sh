@@ -1,13 +1,12 @@
 #!/usr/bin/env bash
-# `make repro`: the Lambda@Edge bundle is reproducible for real. Builds the wasm module twice
-# from two fresh target directories, with the exact command and flags deploy/build.rs uses
+# The Lambda@Edge bundle is reproducible for real (part of `make test`; `make repro` runs
+# it alone). Builds the wasm module twice from two fresh target directories, with the exact command and flags deploy/build.rs uses
 # (the `wasm` profile, paths remapped to /edgegate and /cargo), from two different checkout
 # paths, and compares both with the module inside the bundle that the already-built
-# `edgegate` produces. Any difference fails. Costs two clean wasm builds (about two minutes
-# on two cores), so `make test` runs the cheaper same-binary check (tests/node) and this
-# runs on demand and before a release.
+# `edgegate` produces. Any difference fails. Costs two clean wasm builds: about 55 s on two
+# cores.
 set -euo pipefail
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 cargo_home=${CARGO_HOME:-$HOME/.cargo}
 bin="${CARGO_TARGET_DIR:-$root/target}/debug/edgegate"
