@@ -348,6 +348,27 @@ fn is_precondition_failed<E: ProvideErrorMetadata>(err: &SdkError<E, aws_sdk_s3:
     err.code() == Some("PreconditionFailed") || err.raw_response().is_some_and(|r| r.status().as_u16() == 412)
 }
 
+/// Sets everything [`Carried`] holds on a CopyObject or CreateMultipartUpload builder: the
+/// two builders are different types with the same setters, and one list of what a reindex
+/// keeps must serve both.
+macro_rules! carry_over {
+    ($builder:expr, $carried:expr) => {{
+        let carried = $carried;
+        $builder
+            .set_content_type(carried.content_type)
+            .set_content_encoding(carried.content_encoding)
+            .set_content_disposition(carried.content_disposition)
+            .set_content_language(carried.content_language)
+            .set_expires(carried.expires)
+            .set_metadata(carried.metadata)
+            .set_storage_class(carried.storage_class)
+            .set_server_side_encryption(carried.sse)
+            .set_ssekms_key_id(carried.kms_key)
+            .set_bucket_key_enabled(carried.bucket_key)
+            .set_website_redirect_location(carried.redirect)
+    }};
+}
+
 /// One object: read, compare, copy onto itself when its value differs.
 async fn one(client: &Client, plan: &Plan, key: &str, class: CacheClass, requests: &Requests) -> Action {
     let want = cache_control(class, &plan.cache);
@@ -385,20 +406,8 @@ async fn one(client: &Client, plan: &Plan, key: &str, class: CacheClass, request
         .copy_source_if_match(etag)
         .metadata_directive(MetadataDirective::Replace)
         .tagging_directive(TaggingDirective::Copy)
-        .cache_control(want)
-        .set_content_type(carried.content_type)
-        .set_content_encoding(carried.content_encoding)
-        .set_content_disposition(carried.content_disposition)
-        .set_content_language(carried.content_language)
-        .set_expires(carried.expires)
-        .set_metadata(carried.metadata)
-        .set_storage_class(carried.storage_class)
-        .set_server_side_encryption(carried.sse)
-        .set_ssekms_key_id(carried.kms_key)
-        .set_bucket_key_enabled(carried.bucket_key)
-        .set_website_redirect_location(carried.redirect)
-        .send()
-        .await;
+        .cache_control(want);
+    let copy = carry_over!(copy, carried).send().await;
     match copy {
         Ok(_) => Action::Changed,
         Err(e) if is_precondition_failed(&e) => Action::ChangedMeanwhile,
@@ -482,25 +491,13 @@ async fn multipart_copy(
         .collect();
     let carried = Carried::from_head(head);
     requests.multipart.fetch_add(1, Ordering::Relaxed);
-    let created = client
+    let create = client
         .create_multipart_upload()
         .bucket(&plan.bucket)
         .key(key)
         .cache_control(want)
-        .set_content_type(carried.content_type)
-        .set_content_encoding(carried.content_encoding)
-        .set_content_disposition(carried.content_disposition)
-        .set_content_language(carried.content_language)
-        .set_expires(carried.expires)
-        .set_metadata(carried.metadata)
-        .set_storage_class(carried.storage_class)
-        .set_server_side_encryption(carried.sse)
-        .set_ssekms_key_id(carried.kms_key)
-        .set_bucket_key_enabled(carried.bucket_key)
-        .set_website_redirect_location(carried.redirect)
-        .set_tagging((!tagging.is_empty()).then(|| tagging.join("&")))
-        .send()
-        .await;
+        .set_tagging((!tagging.is_empty()).then(|| tagging.join("&")));
+    let created = carry_over!(create, carried).send().await;
     let upload_id = match created.as_ref().map(|c| c.upload_id()) {
         Ok(Some(id)) => id.to_owned(),
         Ok(None) => return Action::Failed("NoUploadId".into()),
