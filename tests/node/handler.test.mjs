@@ -275,7 +275,8 @@ test('an origin-response fault passes the response on unchanged, never an error'
   const broken = {
     'status a number': (e) => (e.Records[0].cf.response.status = 200),
     'status with a space': (e) => (e.Records[0].cf.response.status = ' 200'),
-    'response headers null': (e) => (e.Records[0].cf.response.headers = null),
+    // (`headers: null` is absent for the Rust types, so the header is set: see the shape
+    // test at the end, which holds this module to `edgegate handle`.)
     'request uri missing': (e) => delete e.Records[0].cf.request.uri,
     'request headers null': (e) => (e.Records[0].cf.request.headers = null),
   };
@@ -544,4 +545,81 @@ test('a module that misbehaves at the ABI: 500 internal, no write past the input
   const goodText = liarModule({ input: 1024, decideFlags: 2, data: Buffer.concat([words(96, 2, 0, 0, 0, 0), Buffer.alloc(8), Buffer.from('/x')]) });
   const third = await loadHandler({ wasm: goodText });
   assert.equal((await invoke(third.handler, structuredClone(event), expected.now)).result.uri, '/x');
+});
+
+// Issue 11 defect 4: one event rule for every runtime. Odd shapes CloudFront never sends go
+// through this module and through `edgegate handle` (which parses the text with the Rust
+// event types); the answers must be identical, whatever they are.
+test('odd event shapes: index.mjs answers exactly as edgegate handle', async () => {
+  const { handler } = await loadHandler();
+  const viewer = fixtureCases(eventsDir).find((c) => c.name === 'cookie-token-others-kept');
+  const origin = fixtureCases(join(eventsDir, 'origin-response')).find((c) => c.name === 'package-deb');
+  assert.ok(viewer && origin, 'base fixtures present');
+  const request = (e) => e.Records[0].cf.request;
+  const shapes = {
+    // Header names: ASCII case only (`\u212A` is KELVIN SIGN, which toLowerCase folds to `k`).
+    'kelvin-sign cookie header': (e) => {
+      const h = request(e).headers;
+      h['coo\u212Aie'] = h.cookie;
+      delete h.cookie;
+    },
+    'upper-case cookie header name': (e) => {
+      const h = request(e).headers;
+      h.COOKIE = h.cookie;
+      delete h.cookie;
+    },
+    'config a string': (e) => (e.Records[0].cf.config = 'x'),
+    'config a list': (e) => (e.Records[0].cf.config = []),
+    'config requestId a number': (e) => (e.Records[0].cf.config.requestId = 7),
+    'config eventType null': (e) => (e.Records[0].cf.config.eventType = null),
+    'config absent': (e) => delete e.Records[0].cf.config,
+    'non-cookie header not a list': (e) => (request(e).headers['user-agent'] = 'apt'),
+    'non-cookie header entry without value': (e) => (request(e).headers['user-agent'] = [{ key: 'User-Agent' }]),
+    'header entry value a number': (e) => (request(e).headers.accept = [{ key: 'Accept', value: 1 }]),
+    'header entry key null': (e) => (request(e).headers.accept = [{ key: null, value: '*/*' }]),
+    'header entry key a number': (e) => (request(e).headers.accept = [{ key: 1, value: '*/*' }]),
+    'clientIp a number': (e) => (request(e).clientIp = 1),
+    'querystring null': (e) => (request(e).querystring = null),
+    'second record malformed': (e) => e.Records.push({ cf: { request: { uri: 1 } } }),
+    'second record well formed': (e) => e.Records.push(structuredClone(e.Records[0])),
+    'unknown fields everywhere': (e) => {
+      e.extra = 1;
+      e.Records[0].extra = [1];
+      request(e).extra = { a: 1 };
+    },
+    'Records empty': (e) => (e.Records = []),
+    'Records an object': (e) => (e.Records = { 0: e.Records[0] }),
+  };
+  const originShapes = {
+    'origin: response status a number': (e) => (e.Records[0].cf.response.status = 200),
+    'origin: response headers null': (e) => (e.Records[0].cf.response.headers = null),
+    'origin: statusDescription null': (e) => (e.Records[0].cf.response.statusDescription = null),
+    'origin: response header entry without value': (e) => (e.Records[0].cf.response.headers.etag = [{}]),
+    'origin: kelvin-sign cache-control name': (e) => {
+      e.Records[0].cf.response.headers['cache-contro\u212A'] = [{ key: 'x', value: 'max-age=5' }];
+    },
+    'origin: request uri missing': (e) => delete e.Records[0].cf.request.uri,
+  };
+  const config = join(root, 'fixtures', 'config', 'edgegate.json');
+  const differences = [];
+  const run = async (label, base, edit) => {
+    const event = structuredClone(base.event);
+    edit(event);
+    const { result } = await invoke(handler, structuredClone(event), base.expected.now);
+    const cli = spawnSync(
+      edgegateBin,
+      ['--output', 'json', 'handle', '--config', config, '--event', '-', '--now', String(base.expected.now)],
+      { input: JSON.stringify(event), encoding: 'utf8' },
+    );
+    assert.ok(cli.status === 0 || cli.status === 1, `${label}: edgegate handle exited ${cli.status}: ${cli.stderr}`);
+    const rust = JSON.parse(cli.stdout);
+    try {
+      assert.deepStrictEqual(result, rust);
+    } catch {
+      differences.push(`${label}:\n  node ${JSON.stringify(result)}\n  rust ${JSON.stringify(rust)}`);
+    }
+  };
+  for (const [label, edit] of Object.entries(shapes)) await run(label, viewer, edit);
+  for (const [label, edit] of Object.entries(originShapes)) await run(label, origin, edit);
+  assert.deepStrictEqual(differences, [], `${differences.length} shapes answered differently:\n${differences.join('\n')}`);
 });

@@ -119,7 +119,7 @@ function field(object, name, fallback) {
 function cookieNames(headers) {
   let names = null;
   for (const name in headers) {
-    if (name.length === 6 && name.toLowerCase() === 'cookie') {
+    if (name.length === 6 && asciiLower(name) === 'cookie') {
       if (names === null) names = [name];
       else names.push(name);
     }
@@ -192,7 +192,78 @@ function writeInput(g, request, config, withCookies) {
   return { headers, names, query };
 }
 
+// Header names compared as the Rust side compares them: ASCII case only. `toLowerCase`
+// also folds characters such as U+212A (KELVIN SIGN) to `k`, which would make `coo\u212Aie`
+// a cookie here and not there.
+function asciiLower(name) {
+  return name.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+}
+
+// The event shape rule of every runtime: exactly what the Rust event types (serde) accept,
+// checked before anything is read, so that `edgegate handle` (which parses the text) and
+// this module (which Lambda hands a parsed object) answer every odd event alike. Fields we
+// do not model are free; a modelled one must have its type, `null` only where the Rust
+// side has an `Option`. Every record is checked, as serde parses them all.
+const isObject = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
+function optionalString(object, name, nullable) {
+  const value = object[name];
+  if (value === undefined || typeof value === 'string' || (nullable && value === null)) return;
+  throw new TypeError(`event field ${name} has the wrong type`);
+}
+function checkHeaders(headers, nullable) {
+  if (headers === undefined || (nullable && headers === null)) return;
+  if (!isObject(headers)) throw new TypeError('event field headers is not an object');
+  for (const name in headers) {
+    const entries = headers[name];
+    if (!Array.isArray(entries)) throw new TypeError('event header is not a list');
+    for (const entry of entries) {
+      if (!isObject(entry) || typeof entry.value !== 'string') throw new TypeError('event header entry has no value');
+      optionalString(entry, 'key', true);
+    }
+  }
+}
+function checkShape(event) {
+  if (!isObject(event) || !Array.isArray(event.Records)) throw new TypeError('event has no Records list');
+  for (const record of event.Records) {
+    if (!isObject(record) || !isObject(record.cf)) throw new TypeError('event record has no cf object');
+    const { config, request, response } = record.cf;
+    if (config !== undefined) {
+      if (!isObject(config)) throw new TypeError('event field config is not an object');
+      for (const name of ['distributionDomainName', 'distributionId', 'eventType', 'requestId']) optionalString(config, name, false);
+    }
+    if (!isObject(request)) throw new TypeError('event field request is not an object');
+    if (typeof request.method !== 'string' || typeof request.uri !== 'string') {
+      throw new TypeError('event request has no method or uri');
+    }
+    optionalString(request, 'clientIp', false);
+    optionalString(request, 'querystring', true);
+    checkHeaders(request.headers, false);
+    if (response !== undefined && response !== null) {
+      if (!isObject(response) || typeof response.status !== 'string') throw new TypeError('event response has no status');
+      optionalString(response, 'statusDescription', true);
+      checkHeaders(response.headers, true);
+    }
+  }
+  // Valid: a `null` where the Rust side has an `Option` means absent, and serde writes it
+  // back absent. Done only once the whole event passed, so a refused event stays exactly
+  // as it came (the Rust side returns an origin response it cannot read unchanged).
+  const dropNull = (object, name) => {
+    if (object[name] === null) delete object[name];
+  };
+  const dropNullKeys = (headers) => {
+    if (isObject(headers)) for (const name in headers) for (const entry of headers[name]) dropNull(entry, 'key');
+  };
+  const cf = event.Records[0].cf;
+  dropNullKeys(cf.request.headers);
+  if (isObject(cf.response)) {
+    dropNull(cf.response, 'statusDescription');
+    dropNull(cf.response, 'headers');
+    dropNullKeys(cf.response.headers);
+  }
+}
+
 function decide(event, now) {
+  checkShape(event);
   if (gate === null) gate = instantiate();
   const g = gate;
   const cf = event.Records[0].cf;
@@ -240,6 +311,7 @@ function decide(event, now) {
 // response is changed only after the module has answered, so a fault anywhere before
 // leaves it exactly as the origin sent it.
 function originResponse(event) {
+  checkShape(event);
   if (gate === null) gate = instantiate();
   const g = gate;
   const cf = event.Records[0].cf;
@@ -266,7 +338,7 @@ function originResponse(event) {
   const value = text(g, o32[out], o32[out + 1]);
   // As `set_cache_control`: every spelling of the name goes, one lower-case entry stays.
   for (const name of Object.keys(headers)) {
-    if (name.length === 13 && name.toLowerCase() === 'cache-control') delete headers[name];
+    if (name.length === 13 && asciiLower(name) === 'cache-control') delete headers[name];
   }
   headers['cache-control'] = [{ key: 'Cache-Control', value }];
   if (response.headers === undefined) response.headers = headers;
