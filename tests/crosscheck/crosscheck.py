@@ -103,7 +103,8 @@ def acl_matches(acls, path):
 
 
 def is_canonical(path):
-    if not path.startswith("/") or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in path):
+    # The bucket root names no object (SPEC §3): the gate refuses it, whatever the token.
+    if path == "/" or not path.startswith("/") or any(ord(c) < 0x20 or 0x7F <= ord(c) < 0xA0 for c in path):
         return False
     return all(s not in (".", "..") for s in path.split("/")[1:])
 
