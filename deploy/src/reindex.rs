@@ -369,6 +369,12 @@ macro_rules! carry_over {
     }};
 }
 
+/// What a refused write means: a failed precondition is a concurrent change (reported,
+/// never retried with the stale ETag); anything else is a failure with AWS's code.
+fn write_failure<E: ProvideErrorMetadata>(err: &SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Action {
+    if is_precondition_failed(err) { Action::ChangedMeanwhile } else { Action::Failed(failure_code(err)) }
+}
+
 /// One object: read, compare, copy onto itself when its value differs.
 async fn one(client: &Client, plan: &Plan, key: &str, class: CacheClass, requests: &Requests) -> Action {
     let want = cache_control(class, &plan.cache);
@@ -410,8 +416,7 @@ async fn one(client: &Client, plan: &Plan, key: &str, class: CacheClass, request
     let copy = carry_over!(copy, carried).send().await;
     match copy {
         Ok(_) => Action::Changed,
-        Err(e) if is_precondition_failed(&e) => Action::ChangedMeanwhile,
-        Err(e) => Action::Failed(failure_code(&e)),
+        Err(e) => write_failure(&e),
     }
 }
 
@@ -540,8 +545,7 @@ async fn copy_parts(
             .await;
         let part_etag = match part {
             Ok(part) => part.copy_part_result().and_then(|r| r.e_tag()).map(str::to_owned),
-            Err(e) if is_precondition_failed(&e) => return Action::ChangedMeanwhile,
-            Err(e) => return Action::Failed(failure_code(&e)),
+            Err(e) => return write_failure(&e),
         };
         let Some(part_etag) = part_etag else {
             return Action::Failed("NoPartETag".into());
@@ -562,8 +566,7 @@ async fn copy_parts(
         .await;
     match completed {
         Ok(_) => Action::Changed,
-        Err(e) if is_precondition_failed(&e) => Action::ChangedMeanwhile,
-        Err(e) => Action::Failed(failure_code(&e)),
+        Err(e) => write_failure(&e),
     }
 }
 
