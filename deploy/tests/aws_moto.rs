@@ -9,7 +9,7 @@
 mod testing;
 
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use aws_sdk_cloudfront::types::{
     CacheBehavior, CacheBehaviors, DefaultCacheBehavior, DistributionConfig, Origin, Origins, S3OriginConfig,
@@ -17,45 +17,13 @@ use aws_sdk_cloudfront::types::{
 };
 use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
-use testing::{MotoServer, test_zip};
+use testing::{MotoServer, Run, test_zip};
 
 const NAME: &str = "packagecloud_cloudfront_auth";
 const ARN: &str = "arn:aws:lambda:us-east-1:123456789012:function:packagecloud_cloudfront_auth";
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn from(output: Output) -> Run {
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
-    }
-
-    #[track_caller]
-    fn ok(self) -> Run {
-        assert_eq!(self.code, 0, "edgegate failed\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        self
-    }
-
-    #[track_caller]
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
-    }
-}
-
 fn command(moto: &MotoServer, extra_env: &[(&str, &str)]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_edgegate"));
-    for name in MotoServer::ENV_REMOVE {
-        command.env_remove(name);
-    }
-    command.envs(moto.env());
+    let mut command = moto.edgegate_command(env!("CARGO_BIN_EXE_edgegate"));
     command.envs(extra_env.iter().copied());
     command
 }
@@ -80,20 +48,6 @@ fn bundle_file(test: &str, marker: &str) -> (String, String) {
 fn sdk(moto: &MotoServer) -> (aws_sdk_lambda::Client, aws_sdk_iam::Client, aws_sdk_cloudfront::Client) {
     let config = moto.sdk_config();
     (aws_sdk_lambda::Client::new(&config), aws_sdk_iam::Client::new(&config), aws_sdk_cloudfront::Client::new(&config))
-}
-
-fn percent_decode(text: &str) -> String {
-    let mut out = Vec::new();
-    let mut bytes = text.bytes();
-    while let Some(b) = bytes.next() {
-        if b == b'%' {
-            let hex: String = bytes.by_ref().take(2).map(char::from).collect();
-            out.push(u8::from_str_radix(&hex, 16).expect("percent escape"));
-        } else {
-            out.push(b);
-        }
-    }
-    String::from_utf8(out).expect("utf-8")
 }
 
 async fn published_versions(lambda: &aws_sdk_lambda::Client) -> Vec<(String, String)> {
@@ -138,7 +92,9 @@ async fn bootstrap_from_nothing_creates_role_function_and_version_1() {
 
     let role = iam.get_role().role_name("edgegate-lambda-edge").send().await.expect("role").role.expect("role");
     // IAM (and moto) return the document percent-encoded.
-    let trust = percent_decode(&role.assume_role_policy_document.unwrap_or_default());
+    let trust = edgegate_core::path::percent_decode(&role.assume_role_policy_document.unwrap_or_default())
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .expect("IAM returns the document percent-encoded UTF-8");
     let trust: serde_json::Value = serde_json::from_str(&trust).expect("trust policy JSON");
     assert_eq!(
         trust["Statement"][0]["Principal"]["Service"],

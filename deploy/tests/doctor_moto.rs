@@ -8,14 +8,12 @@
 #[path = "../src/aws/testing.rs"]
 mod testing;
 
-use std::process::Command;
-
 use aws_sdk_cloudfront::types::{
     CookiePreference, DefaultCacheBehavior, DistributionConfig, ForwardedValues, ItemSelection, Origin, Origins,
     S3OriginConfig, ViewerProtocolPolicy,
 };
 use aws_sdk_s3::primitives::ByteStream;
-use testing::{MotoServer, test_zip};
+use testing::{MotoServer, Run, test_zip};
 
 /// The stable finding ids (SPEC §10, docs/deploy.md "Check the distribution").
 const IDS: [&str; 9] = [
@@ -30,23 +28,8 @@ const IDS: [&str; 9] = [
     "missing-is-403",
 ];
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn edgegate(moto: &MotoServer, args: &[&str]) -> Run {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_edgegate"));
-    for name in MotoServer::ENV_REMOVE {
-        command.env_remove(name);
-    }
-    let output = command.envs(moto.env()).args(args).output().expect("run edgegate");
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
+    Run::from(moto.edgegate_command(env!("CARGO_BIN_EXE_edgegate")).args(args).output().expect("run edgegate"))
 }
 
 /// A public bucket with an index that may be cached, behind a distribution with MinTTL 5

@@ -110,6 +110,17 @@ impl MotoServer {
         ]
     }
 
+    /// The `edgegate` binary at `binary` set up to reach this server and nothing else (the
+    /// integration tests pass `env!("CARGO_BIN_EXE_edgegate")`).
+    pub fn edgegate_command(&self, binary: &str) -> Command {
+        let mut command = Command::new(binary);
+        for name in Self::ENV_REMOVE {
+            command.env_remove(name);
+        }
+        command.envs(self.env());
+        command
+    }
+
     /// Variables that must not leak from the developer's shell into a test run.
     pub const ENV_REMOVE: &'static [&'static str] =
         &["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"];
@@ -138,6 +149,36 @@ fn http(port: u16, method: &str, path: &str) -> std::io::Result<String> {
     let mut response = String::new();
     stream.read_to_string(&mut response)?;
     Ok(response)
+}
+
+/// One run of the `edgegate` binary: exit code and both streams as text.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn from(output: std::process::Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "edgegate failed\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", self.stdout, self.stderr))
+    }
 }
 
 /// A tiny deployment zip whose bytes depend only on `marker`.
