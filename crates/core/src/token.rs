@@ -36,7 +36,9 @@ pub struct ParsedToken<'a> {
     pub data: Option<&'a str>,
     /// Everything before `~hmac=`: the signed text.
     pub(crate) signed: &'a str,
-    pub(crate) mac: [u8; 32],
+    /// The `hmac` field: 64 hex digits, checked; decoded by [`ParsedToken::mac`] where it is
+    /// compared, so the decoded bytes are never copied around with the token.
+    mac_hex: &'a [u8; 64],
 }
 
 impl fmt::Debug for ParsedToken<'_> {
@@ -112,41 +114,249 @@ fn parse_time(value: &str) -> Result<u64, MalformedError> {
     Ok(value.bytes().fold(0u64, |acc, b| acc * 10 + u64::from(b - b'0')))
 }
 
-fn parse_mac(value: &str) -> Result<[u8; 32], MalformedError> {
+/// The 64 hex digits of an `hmac` field as eight 32-bit words, and whether any is not a
+/// hex digit (non-zero). Eight digits per step, as one u64 (SWAR), without a branch: every
+/// request checks and decodes 64 digits, and a byte-at-a-time loop cost a third of the
+/// HMAC itself.
+#[inline(always)]
+fn hex_words(bytes: &[u8; 64]) -> ([u32; 8], u64) {
     const LANES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let bytes: &[u8; 64] = value.as_bytes().try_into().map_err(|_| MalformedError::BadHmac)?;
-    let mut mac = [0u8; 32];
-    let mut valid = true;
-    // Eight hex digits per step, as one u64 (SWAR): every request decodes 64 digits, and a
-    // byte-at-a-time loop costs as much as a third of the HMAC itself.
-    for (out, chunk) in mac.chunks_exact_mut(4).zip(bytes.chunks_exact(8)) {
+    let mut words = [0u32; 8];
+    let mut invalid = 0u64;
+    for (out, chunk) in words.iter_mut().zip(bytes.chunks_exact(8)) {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let x = u64::from_le_bytes(word);
-        // Range tests per byte through the high bit; valid only for ASCII bytes, which are
-        // checked first (no addition below can then carry into the next byte).
-        let ascii = x & HIGH == 0;
+        // Range tests per byte through the high bit. They are exact for ASCII bytes; a
+        // non-ASCII byte may disturb its neighbour's tests through a carry, but its own
+        // high bit already marks the word invalid.
         let digit = x.wrapping_add(LANES * 0x50) & !x.wrapping_add(LANES * 0x46);
         let lower = x | (LANES * 0x20);
         let letter = lower.wrapping_add(LANES * 0x1F) & !lower.wrapping_add(LANES * 0x19);
-        valid &= ascii && (digit | letter) & HIGH == HIGH;
+        invalid |= (x | !(digit | letter)) & HIGH;
         // '0'..'9' → low nibble; 'a'..'f' / 'A'..'F' (bit 6 set) → low nibble + 9.
         let nibbles = (x & (LANES * 0x0F)) + ((x >> 6) & LANES) * 9;
-        let pairs = ((nibbles & 0x00FF_00FF_00FF_00FF) << 4) | ((nibbles >> 8) & 0x00FF_00FF_00FF_00FF);
-        let packed =
-            (pairs & 0xFF) | ((pairs >> 8) & 0xFF00) | ((pairs >> 16) & 0xFF_0000) | ((pairs >> 24) & 0xFF00_0000);
-        out.copy_from_slice(&(packed as u32).to_le_bytes());
+        // Each even byte takes its high nibble and the next byte's low one, then the four
+        // even bytes are gathered into the low half.
+        let pairs = ((nibbles << 4) | (nibbles >> 8)) & 0x00FF_00FF_00FF_00FF;
+        let pairs = (pairs | (pairs >> 8)) & 0x0000_FFFF_0000_FFFF;
+        *out = (pairs | (pairs >> 16)) as u32;
     }
-    if !valid {
-        return Err(MalformedError::BadHmac);
+    (words, invalid)
+}
+
+/// `value` as the hex text of an `hmac` field: 64 hex digits, either case.
+#[inline(always)]
+fn check_mac(value: &str) -> Result<&[u8; 64], MalformedError> {
+    let bytes: &[u8; 64] = value.as_bytes().try_into().map_err(|_| MalformedError::BadHmac)?;
+    match hex_words(bytes).1 {
+        0 => Ok(bytes),
+        _ => Err(MalformedError::BadHmac),
     }
-    Ok(mac)
+}
+
+#[cfg(test)]
+fn parse_mac(value: &str) -> Result<[u8; 32], MalformedError> {
+    check_mac(value).map(mac_bytes)
+}
+
+/// The decoded bytes of checked hex digits.
+#[inline(always)]
+fn mac_bytes(bytes: &[u8; 64]) -> [u8; 32] {
+    let mut mac = [0u8; 32];
+    for (out, word) in mac.chunks_exact_mut(4).zip(hex_words(bytes).0) {
+        out.copy_from_slice(&word.to_le_bytes());
+    }
+    mac
+}
+
+/// The index of the first `needle` in `bytes`, or `bytes.len()`.
+pub(crate) fn find_byte(bytes: &[u8], needle: u8) -> usize {
+    find_either(bytes, needle, needle)
+}
+
+/// The index of the first byte of `bytes` that is `a` or `b`, or `bytes.len()`. Eight
+/// bytes per step (SWAR): the field scan and the ACL match run on every request, and a
+/// byte loop with its branches cost more than the rest of parsing together.
+pub(crate) fn find_either(bytes: &[u8], a: u8, b: u8) -> usize {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    const LANES: u64 = 0x0101_0101_0101_0101;
+    let (a, b) = (LANES * u64::from(a), LANES * u64::from(b));
+    // High bit of each byte of `word` equal to `a` or `b`; exact, as no byte's low seven
+    // bits plus 0x7F carry into the next byte.
+    let matches = |word: [u8; 8]| {
+        let word = u64::from_le_bytes(word);
+        let zero = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
+        zero(word ^ a) | zero(word ^ b)
+    };
+    let mut chunks = bytes.chunks_exact(8);
+    let mut at = 0;
+    for chunk in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let found = matches(word);
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 8;
+    }
+    if chunks.remainder().is_empty() {
+        return bytes.len();
+    }
+    match bytes.len().checked_sub(8) {
+        // The last eight bytes, overlapping what was scanned (no match there): no copy of
+        // a variable-length tail.
+        Some(last) => {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&bytes[last..]);
+            let found = matches(word);
+            if found != 0 { last + (found.trailing_zeros() / 8) as usize } else { bytes.len() }
+        }
+        None => chunks.remainder().iter().position(|&c| c == a as u8 || c == b as u8).unwrap_or(bytes.len()),
+    }
+}
+
+/// `st`/`exp`: 1–12 decimal digits. No branch per digit: the digits are checked together
+/// at the end, and 12 digits of any byte value cannot overflow the fold.
+fn parse_digits(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || value.len() > MAX_TIME_DIGITS {
+        return None;
+    }
+    let mut digits = true;
+    let mut fold = |part: &[u8]| {
+        part.iter().fold(0u64, |acc, &b| {
+            let digit = b.wrapping_sub(b'0');
+            digits &= digit < 10;
+            acc * 10 + u64::from(digit)
+        })
+    };
+    // Two independent halves: a ten-digit `exp` is then two short dependency chains.
+    const POWERS: [u64; MAX_TIME_DIGITS / 2 + 1] = [1, 10, 100, 1_000, 10_000, 100_000, 1_000_000];
+    let (high, low) = value.split_at(value.len() / 2);
+    let value = fold(high) * POWERS[low.len()] + fold(low);
+    digits.then_some(value)
+}
+
+/// Length of `~hmac=` plus 64 hex digits: the fixed tail of every well-formed token.
+const HMAC_FIELD: usize = "hmac=".len() + 64;
+
+/// Which field a name announces, and how long the name is (the `=` follows it).
+#[derive(Clone, Copy)]
+enum Field {
+    Ip,
+    St,
+    Exp,
+    Acl,
+    Id,
+    Data,
+}
+
+impl Field {
+    /// Reads the name at the start of `at` by its first bytes, with its `=`.
+    fn at(at: &[u8]) -> Option<(Field, usize)> {
+        Some(match at {
+            [b'e', b'x', b'p', b'=', ..] => (Field::Exp, 4),
+            [b'a', b'c', b'l', b'=', ..] => (Field::Acl, 4),
+            [b'i', b'd', b'=', ..] => (Field::Id, 3),
+            [b'i', b'p', b'=', ..] => (Field::Ip, 3),
+            [b's', b't', b'=', ..] => (Field::St, 3),
+            [b'd', b'a', b't', b'a', b'=', ..] => (Field::Data, 5),
+            _ => return None,
+        })
+    }
 }
 
 impl<'a> ParsedToken<'a> {
     /// Parses token text that has already been percent-decoded (SPEC §4).
+    ///
+    /// Every request parses a token before its HMAC, so this is one pass over the bytes:
+    /// the fixed-length `hmac` tail is cut off by length, each name is recognised by its
+    /// first bytes and each value read once (digits folded as they are scanned). Text this
+    /// pass does not accept goes to [`ParsedToken::parse_exact`], which either accepts it
+    /// too (the same token) or names the rule it breaks; the property tests and the `token`
+    /// fuzz target hold the two to the same answers.
+    #[inline]
     pub fn parse(text: &'a str) -> Result<Self, MalformedError> {
+        match Self::parse_fast(text) {
+            Some(token) => Ok(token),
+            None => Self::parse_exact(text),
+        }
+    }
+
+    /// The single pass of [`ParsedToken::parse`]: `None` for anything it does not accept.
+    #[inline(always)]
+    fn parse_fast(text: &'a str) -> Option<Self> {
+        let bytes = text.as_bytes();
+        if bytes.len() > MAX_TOKEN_BYTES || bytes.len() < HMAC_FIELD {
+            return None;
+        }
+        let tail = bytes.len() - HMAC_FIELD;
+        let signed_len = tail.checked_sub(1);
+        if !bytes[tail..].starts_with(b"hmac=") || signed_len.is_some_and(|at| bytes[at] != b'~') {
+            return None;
+        }
+        let mac_hex = check_mac(&text[tail + 5..]).ok()?;
+        let signed = &text[..signed_len.unwrap_or(0)];
+        // Fields in locals, the token built once at the end: writing an `Option` field of a
+        // struct in place and then moving the struct stalled on every request (a 16-byte
+        // load cannot be forwarded from the narrower stores just made).
+        let (mut ip, mut start_at, mut expires, mut acl, mut id, mut data) = (None, None, None, None, None, None);
+        let s = signed.as_bytes();
+        let mut at = 0;
+        while at < s.len() {
+            let (field, name_len) = Field::at(&s[at..])?;
+            let start = at + name_len;
+            let delimiter = ACL_DELIMITER as u8;
+            // One search finds the field's end and, for an ACL, whether it holds several
+            // patterns, which is rare and checked apart.
+            let rest = &s[start..];
+            let mut len = find_either(rest, b'~', delimiter);
+            if rest.get(len) == Some(&delimiter) {
+                len += find_byte(&rest[len..], b'~');
+                let value = &rest[..len];
+                let empty_pattern = value[0] == delimiter
+                    || value[len - 1] == delimiter
+                    || value.windows(2).any(|w| w[0] == delimiter && w[1] == delimiter);
+                if matches!(field, Field::Acl) && empty_pattern {
+                    return None;
+                }
+            }
+            let end = start + len;
+            let value = &signed[start..end];
+            if value.is_empty() {
+                return None;
+            }
+            let repeated = match field {
+                Field::Exp => expires.replace(parse_digits(value.as_bytes())?).is_some(),
+                Field::St => start_at.replace(parse_digits(value.as_bytes())?).is_some(),
+                Field::Acl => acl.replace(value).is_some(),
+                Field::Ip => ip.replace(value.parse().ok()?).is_some(),
+                Field::Id => id.replace(value).is_some(),
+                Field::Data => data.replace(value).is_some(),
+            };
+            if repeated {
+                return None;
+            }
+            // Past the `~`; a `~` that ends the text leaves an empty field: not accepted.
+            at = end + 1;
+            if at == s.len() {
+                return None;
+            }
+        }
+        let expires = expires?;
+        if start_at.is_some_and(|st| st >= expires) {
+            return None;
+        }
+        Some(ParsedToken { ip, start: start_at, expires, acl, id, data, signed, mac_hex })
+    }
+
+    /// The rules of SPEC §2 one at a time, naming the first one `text` breaks. Slower than
+    /// [`ParsedToken::parse`] and the reference it is held to.
+    #[doc(hidden)]
+    #[cold]
+    #[inline(never)]
+    pub fn parse_exact(text: &'a str) -> Result<Self, MalformedError> {
         if text.len() > MAX_TOKEN_BYTES {
             return Err(MalformedError::TooLong);
         }
@@ -165,7 +375,7 @@ impl<'a> ParsedToken<'a> {
             id: None,
             data: None,
             signed,
-            mac: parse_mac(mac_text)?,
+            mac_hex: check_mac(mac_text)?,
         };
         let mut seen_exp = false;
         for field in signed.split(FIELD_DELIMITER).filter(|_| !signed.is_empty()) {
@@ -208,6 +418,12 @@ impl<'a> ParsedToken<'a> {
             return Err(MalformedError::StartNotBeforeExpiry);
         }
         Ok(token)
+    }
+
+    /// The `hmac` field's 32 bytes.
+    #[inline]
+    pub(crate) fn mac(&self) -> [u8; 32] {
+        mac_bytes(self.mac_hex)
     }
 
     /// True when the token has no `acl` field and is valid for one path only.
@@ -312,15 +528,18 @@ pub fn acl_matches_within(pattern: &str, path: &str, budget: &mut AclBudget) -> 
     }
     // Most ACLs are a literal prefix and a `*` ("/acme/main/*"): compare the literal part
     // as one slice and stop early when nothing but `*` remains.
-    let literal = pattern.find(['*', '?']).unwrap_or(pattern.len());
-    let Some(rest) = path.strip_prefix(&pattern[..literal]) else {
+    let literal = find_either(pattern.as_bytes(), b'*', b'?');
+    if path.as_bytes().get(..literal) != Some(&pattern.as_bytes()[..literal]) {
         return false;
-    };
+    }
+    let rest = &path.as_bytes()[literal..];
     let pattern = &pattern[literal..];
     if pattern.bytes().all(|b| b == b'*') {
         return rest.is_empty() || !pattern.is_empty();
     }
-    match_runs(pattern, rest, budget)
+    // `literal` is a char boundary of the pattern (at an ASCII byte or its end), and the
+    // same bytes start the path, so it is one of the path's too.
+    match_runs(pattern, &path[literal..], budget)
 }
 
 /// [`acl_matches`] after the literal prefix: `pattern` starts with `*` or `?`.
