@@ -281,7 +281,7 @@ impl Gate {
         if let Some(acl) = token.acl {
             let mut budget = AclBudget::for_path(canonical_path);
             // Most tokens hold one ACL: no splitting then.
-            let matched = if crate::token::find_byte(acl.as_bytes(), ACL_DELIMITER as u8) < acl.len() {
+            let matched = if crate::scan::find_byte(acl.as_bytes(), ACL_DELIMITER as u8) < acl.len() {
                 acl.split(ACL_DELIMITER)
                     .any(|acl| !budget.exhausted() && acl_matches_within(acl, canonical_path, &mut budget))
             } else {

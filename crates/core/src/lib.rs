@@ -13,6 +13,7 @@ pub mod locate;
 pub mod path;
 mod reason;
 pub mod redact;
+pub mod scan;
 pub mod token;
 
 pub use config::{CacheClass, CacheConfig, CacheRule, Config, ConfigError, EncodedSlash, KeyConfig, Secret};

@@ -166,20 +166,20 @@ pub fn forwarded_query(querystring: &str, token_name: &str, allowed: &[String]) 
 /// value and the new header values (headers left empty are dropped), or `None` when no
 /// cookie is named `NAME`.
 pub fn strip_cookies<'c>(values: &[&'c str], token_name: &str) -> Option<(&'c str, Vec<String>)> {
-    let mut first = None;
+    // Most requests carry no token cookie, and 20 KB of other cookies must not be copied
+    // to learn that: look first, without allocating.
+    let (at, token) = values.iter().enumerate().find_map(|(i, value)| Some((i, cookie_token(value, token_name)?)))?;
     let mut out = Vec::with_capacity(values.len());
-    for &value in values {
+    out.extend(values[..at].iter().map(|&value| String::from(value)));
+    for &value in &values[at..] {
+        if cookie_token(value, token_name).is_none() {
+            out.push(String::from(value));
+            continue;
+        }
         let mut kept = String::with_capacity(value.len());
-        let mut removed = false;
         for cookie in value.split(';') {
-            let trimmed = cookie.trim_start_matches([' ', '\t']);
-            let (name, cookie_value) = trimmed.split_once('=').unwrap_or((trimmed, ""));
-            if name.trim_end() == token_name {
-                first.get_or_insert(cookie_value.trim());
-                removed = true;
-                continue;
-            }
-            if trimmed.is_empty() {
+            let (trimmed, named) = cookie_parts(cookie, token_name);
+            if named.is_some() || trimmed.is_empty() {
                 continue;
             }
             if !kept.is_empty() {
@@ -187,13 +187,24 @@ pub fn strip_cookies<'c>(values: &[&'c str], token_name: &str) -> Option<(&'c st
             }
             kept.push_str(trimmed);
         }
-        match (removed, kept.is_empty()) {
-            (false, _) => out.push(String::from(value)),
-            (true, false) => out.push(kept),
-            (true, true) => {}
+        if !kept.is_empty() {
+            out.push(kept);
         }
     }
-    first.map(|token| (token, out))
+    Some((token, out))
+}
+
+/// One cookie of a header value, leading blanks trimmed, and its value when it is named
+/// `token_name` (its name trimmed at the end, as browsers do).
+fn cookie_parts<'c>(cookie: &'c str, token_name: &str) -> (&'c str, Option<&'c str>) {
+    let trimmed = cookie.trim_start_matches([' ', '\t']);
+    let (name, value) = trimmed.split_once('=').unwrap_or((trimmed, ""));
+    (trimmed, (name.trim_end() == token_name).then(|| value.trim()))
+}
+
+/// The value of the first cookie named `token_name` in one header value.
+fn cookie_token<'c>(value: &'c str, token_name: &str) -> Option<&'c str> {
+    value.split(';').find_map(|cookie| cookie_parts(cookie, token_name).1)
 }
 
 /// Finds the token (path segment, then query, then cookie) and strips it everywhere.

@@ -5,6 +5,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::config::EncodedSlash;
+use crate::scan::{below, eq, find, find_byte};
 
 /// Longest raw `uri` the gate accepts (SPEC §3 step 1).
 pub const MAX_PATH_BYTES: usize = 8192;
@@ -55,29 +56,76 @@ pub fn percent_decode(input: &str) -> Option<Vec<u8>> {
 }
 
 /// The one percent-decoder: tokens, paths and `serve`'s file names all decode alike.
+///
+/// A viewer may send 8 KB of escapes or 8 KB without one; both must be cheap. An escape
+/// at the cursor is decoded at once (runs of escapes stay in that branch); otherwise eight
+/// bytes are copied whole to the output, which is never longer than the input so the
+/// copy always fits, and the cursor advances past the bytes before the first `%`.
 fn decode(input: &str, encoded_slash: EncodedSlash) -> Result<Vec<u8>, PathError> {
     let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
+    let mut out = alloc::vec![0u8; bytes.len()];
+    // Invariant: o <= i (an escape is three bytes in, one out).
+    let (mut i, mut o) = (0, 0);
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hi = bytes.get(i + 1).copied().and_then(crate::hex::value);
-            let lo = bytes.get(i + 2).copied().and_then(crate::hex::value);
-            let (Some(hi), Some(lo)) = (hi, lo) else {
+            let Some(&[hi, lo]) = bytes.get(i + 1..i + 3) else {
+                return Err(PathError::BadEscape);
+            };
+            let (Some(hi), Some(lo)) = (crate::hex::value(hi), crate::hex::value(lo)) else {
                 return Err(PathError::BadEscape);
             };
             let b = hi << 4 | lo;
             if b == b'/' && encoded_slash == EncodedSlash::Reject {
                 return Err(PathError::EncodedSlash);
             }
-            out.push(b);
+            out[o] = b;
             i += 3;
-        } else {
-            out.push(bytes[i]);
+            o += 1;
+            continue;
+        }
+        if i + 8 > bytes.len() {
+            out[o] = bytes[i];
             i += 1;
+            o += 1;
+            continue;
+        }
+        // Whole words until one holds a `%`. The step is a constant 8 behind a branch the
+        // CPU predicts, so the next load never waits for this word's test (a step computed
+        // from the word cost three times as much).
+        while let Some(chunk) = bytes.get(i..i + 8) {
+            out[o..o + 8].copy_from_slice(chunk);
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            let percent = eq(u64::from_le_bytes(word), b'%');
+            if percent != 0 {
+                // Up to the `%`; what was copied past it is overwritten later.
+                let run = (percent.trailing_zeros() / 8) as usize;
+                i += run;
+                o += run;
+                break;
+            }
+            i += 8;
+            o += 8;
         }
     }
+    out.truncate(o);
     Ok(out)
+}
+
+/// True when `text` holds a control character (`char::is_control`: C0, DEL and C1),
+/// scanning words rather than decoding characters.
+fn has_control(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    loop {
+        // C0 and DEL are single bytes; C1 (U+0080..U+009F) is 0xC2 then 0x80..=0x9F.
+        i += find(&bytes[i..], |w| below(w, 0x20) | eq(w, 0x7F) | eq(w, 0xC2));
+        match bytes.get(i) {
+            None => return false,
+            Some(0xC2) if !bytes.get(i + 1).is_some_and(|b| (0x80..=0x9F).contains(b)) => i += 1,
+            Some(_) => return true,
+        }
+    }
 }
 
 /// The canonical path of a raw, percent-encoded `uri` (SPEC §3 steps 1–3), with `%2F`
@@ -113,30 +161,60 @@ pub fn canonicalize_with(raw: &str, encoded_slash: EncodedSlash) -> Result<Strin
     }
     // Decoded before the split, so `..%2F` is a `..` segment like `../`.
     let decoded = String::from_utf8(decode(raw, encoded_slash)?).map_err(|_| PathError::NotUtf8)?;
-    if decoded.chars().any(char::is_control) {
+    if has_control(&decoded) {
         return Err(PathError::ControlCharacter);
     }
 
-    // Leading '/' guaranteed above, so the first split item is always "".
-    let mut out = String::with_capacity(decoded.len());
-    let mut segments = decoded.split('/').skip(1).peekable();
-    while let Some(segment) = segments.next() {
-        match segment {
-            ".." => return Err(PathError::DotDot),
-            // A trailing "." names the directory itself: "/a/." is "/a/" (RFC 3986 5.2.4).
-            "." if segments.peek().is_none() => out.push('/'),
-            "." => {}
-            _ => {
-                out.push('/');
-                out.push_str(segment);
-            }
-        }
-    }
-    // Every path above pushed at least one '/', so "/" here is the root ("/", "/.", "/./.").
+    let out = remove_dot_segments(decoded)?;
+    // "/" is the root ("/", "/.", "/./.").
     if out == "/" {
         return Err(PathError::Root);
     }
     Ok(out)
+}
+
+/// SPEC §3 step 3 on a decoded path that starts with `/`: `.` segments go (a trailing one
+/// leaves its `/`: "/a/." is "/a/", RFC 3986 5.2.4), a `..` segment is an error.
+///
+/// Only segments that start with `.` matter, so this looks from one `.` to the next a
+/// word at a time, and copies only when a segment goes: most paths come back as they
+/// are. Splitting into segments cost a search and a comparison per segment, and a viewer
+/// may send thousands of them.
+fn remove_dot_segments(path: String) -> Result<String, PathError> {
+    let bytes = path.as_bytes();
+    let mut out: Option<String> = None;
+    // `path[..copied]` is already in `out`.
+    let mut copied = 0;
+    let mut at = 0;
+    loop {
+        at += find_byte(&bytes[at..], b'.');
+        if at == bytes.len() {
+            break;
+        }
+        // `at > 0`: the path starts with '/'.
+        let dot = at;
+        at += 1;
+        if bytes[dot - 1] != b'/' {
+            continue;
+        }
+        let end = |i: usize| bytes.get(i).is_none_or(|&b| b == b'/');
+        if end(dot + 1) {
+            // "." segment: drop "/." before a further segment, only "." at the end.
+            let out = out.get_or_insert_with(|| String::with_capacity(path.len()));
+            let trailing = dot + 1 == bytes.len();
+            out.push_str(&path[copied..if trailing { dot } else { dot - 1 }]);
+            copied = dot + 1;
+        } else if bytes[dot + 1] == b'.' && end(dot + 2) {
+            return Err(PathError::DotDot);
+        }
+    }
+    Ok(match out {
+        Some(mut out) => {
+            out.push_str(&path[copied..]);
+            out
+        }
+        None => path,
+    })
 }
 
 /// True for bytes that S3 origins receive unescaped (SPEC §3 step 4).
@@ -176,4 +254,54 @@ pub fn percent_encode(text: &str, keep: impl Fn(u8) -> bool) -> String {
 /// ```
 pub fn encode_forward(canonical: &str, s3_plus_fix: bool) -> String {
     percent_encode(canonical, |b| is_forward_safe(b, s3_plus_fix))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+    use alloc::vec::Vec;
+
+    /// Step 3 as first written, segment by segment: the reference for the one-pass form.
+    fn reference(decoded: &str) -> Result<String, PathError> {
+        let mut out = String::new();
+        let mut segments = decoded.split('/').skip(1).peekable();
+        while let Some(segment) = segments.next() {
+            match segment {
+                ".." => return Err(PathError::DotDot),
+                "." if segments.peek().is_none() => out.push('/'),
+                "." => {}
+                _ => {
+                    out.push('/');
+                    out.push_str(segment);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every path of up to seven pieces from `/`, `.`, `a`, `..`, `.a`, `é`.
+    #[test]
+    fn dot_segments_agree_with_the_segment_by_segment_rule() {
+        let pieces = ["/", ".", "a", "..", ".a", "é"];
+        let mut paths: Vec<String> = alloc::vec![String::from("/")];
+        for _ in 0..7 {
+            paths = paths.iter().flat_map(|p| pieces.iter().map(move |q| format!("{p}{q}"))).collect();
+            for path in &paths {
+                assert_eq!(remove_dot_segments(path.clone()), reference(path), "{path:?}");
+            }
+        }
+    }
+
+    /// The word-wise control check answers as `char::is_control` for every character, at
+    /// every position within a word, and for a lone 0xC2 lead byte's neighbours.
+    #[test]
+    fn control_check_agrees_with_char_is_control() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            for prefix in ["", "abc", "abcdefg", "/é/"] {
+                let text = format!("{prefix}{c}z");
+                assert_eq!(has_control(&text), c.is_control(), "{c:?} after {prefix:?}");
+            }
+        }
+    }
 }

@@ -2,6 +2,8 @@
 
 use alloc::vec;
 use alloc::vec::Vec;
+
+use crate::scan::{find_byte, find_either};
 use core::fmt;
 use core::net::IpAddr;
 
@@ -169,52 +171,6 @@ fn mac_bytes(bytes: &[u8; 64]) -> [u8; 32] {
         out.copy_from_slice(&word.to_le_bytes());
     }
     mac
-}
-
-/// The index of the first `needle` in `bytes`, or `bytes.len()`.
-pub(crate) fn find_byte(bytes: &[u8], needle: u8) -> usize {
-    find_either(bytes, needle, needle)
-}
-
-/// The index of the first byte of `bytes` that is `a` or `b`, or `bytes.len()`. Eight
-/// bytes per step (SWAR): the field scan and the ACL match run on every request, and a
-/// byte loop with its branches cost more than the rest of parsing together.
-pub(crate) fn find_either(bytes: &[u8], a: u8, b: u8) -> usize {
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
-    const LANES: u64 = 0x0101_0101_0101_0101;
-    let (a, b) = (LANES * u64::from(a), LANES * u64::from(b));
-    // High bit of each byte of `word` equal to `a` or `b`; exact, as no byte's low seven
-    // bits plus 0x7F carry into the next byte.
-    let matches = |word: [u8; 8]| {
-        let word = u64::from_le_bytes(word);
-        let zero = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
-        zero(word ^ a) | zero(word ^ b)
-    };
-    let mut chunks = bytes.chunks_exact(8);
-    let mut at = 0;
-    for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let found = matches(word);
-        if found != 0 {
-            return at + (found.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    if chunks.remainder().is_empty() {
-        return bytes.len();
-    }
-    match bytes.len().checked_sub(8) {
-        // The last eight bytes, overlapping what was scanned (no match there): no copy of
-        // a variable-length tail.
-        Some(last) => {
-            let mut word = [0u8; 8];
-            word.copy_from_slice(&bytes[last..]);
-            let found = matches(word);
-            if found != 0 { last + (found.trailing_zeros() / 8) as usize } else { bytes.len() }
-        }
-        None => chunks.remainder().iter().position(|&c| c == a as u8 || c == b as u8).unwrap_or(bytes.len()),
-    }
 }
 
 /// `st`/`exp`: 1–12 decimal digits. No branch per digit: the digits are checked together
@@ -438,8 +394,9 @@ impl<'a> ParsedToken<'a> {
 }
 
 /// Longest `*`-free run holding a `?` that an ACL may have, in characters (see
-/// [`acl_matches`]): four 64-bit words of Shift-And state.
-pub const MAX_WILDCARD_RUN: usize = 256;
+/// [`acl_matches`]): two 64-bit words of Shift-And state, so that one ACL's scans cost at
+/// most [`ACL_SCAN_PASSES`] passes of the budget.
+pub const MAX_WILDCARD_RUN: usize = 128;
 const WILDCARD_WORDS: usize = MAX_WILDCARD_RUN / 64;
 
 /// EdgeAuth ACL glob: `*` matches any run of characters (`/` included), `?` exactly one
@@ -453,8 +410,8 @@ const WILDCARD_WORDS: usize = MAX_WILDCARD_RUN / 64;
 ///
 /// Cost, for a path of `n` bytes and a pattern of `m` bytes: O(n + m). A middle run without
 /// `?` is found by `str::find` (Two-Way, linear in the bytes it scans); one holding `?` by a
-/// bit-parallel scan (Shift-And) costing at most `MAX_WILDCARD_RUN / 64` = 4 word
-/// operations and one table lookup per path character. The scans of successive runs do not
+/// bit-parallel scan (Shift-And) costing one table lookup and at most
+/// `MAX_WILDCARD_RUN / 64` = 2 word operations per path character. The scans of successive runs do not
 /// overlap. The anchored first and last runs are compared once each. A token may carry
 /// many ACLs: [`acl_matches_within`] and [`AclBudget`] bound them together.
 ///
@@ -473,7 +430,7 @@ pub fn acl_matches(pattern: &str, path: &str) -> bool {
 }
 
 /// Passes over the path that the ACLs of one token may make together (see [`AclBudget`]).
-pub const ACL_SCAN_PASSES: usize = 4;
+pub const ACL_SCAN_PASSES: usize = 2;
 /// What trying one ACL costs before it scans anything, in budget units (path bytes).
 const ACL_OVERHEAD: usize = 64;
 /// ACLs that need no scan which every token may hold, whatever the path's length.
@@ -486,8 +443,10 @@ const ACL_FREE_TRIES: usize = 64;
 /// 20 KB cookie of `/*Z*!/*Z*!…` scanned an 8 KB path 4,000 times: 78 ms). With the budget
 /// the token's ACLs together cost at most [`ACL_SCAN_PASSES`] scans of the path and
 /// `ACL_FREE_TRIES` ACL tries; an ACL that would need more does not match (fail closed,
-/// `acl-mismatch`). ACLs are tried in order, so the first few always get an exact answer:
-/// a single ACL never exhausts the budget.
+/// `acl-mismatch`). ACLs are tried in order, and a single ACL never exhausts the budget
+/// (its scans do not overlap, at most two units per byte), so the first always gets an
+/// exact answer. Two passes, not more: one pass of an 8 KB path costs the slowest scan
+/// (a `?` run) about 4 µs, and the budget is most of a hostile request's cost.
 #[derive(Debug, Clone)]
 pub struct AclBudget {
     left: usize,
@@ -607,6 +566,11 @@ fn find_run(run: &str, text: &str, from: usize, budget: &mut AclBudget) -> Optio
     }
     let scope = &haystack[..limit];
     let end = match &wildcard {
+        // One byte (`/*Z*`): a word-at-a-time search, several times Two-Way's speed here.
+        None if run.len() == 1 => {
+            let at = find_byte(scope.as_bytes(), run.as_bytes()[0]);
+            (at < scope.len()).then_some(at + 1)
+        }
         None => scope.find(run).map(|start| start + run.len()),
         Some(wildcard) => wildcard.find_end(scope),
     };
@@ -669,6 +633,9 @@ impl WildcardRun {
 
     /// The byte offset in `text` where the first match ends.
     fn find_end(&self, text: &str) -> Option<usize> {
+        if self.len <= 64 {
+            return self.find_end_in_one_word(text);
+        }
         let words = self.len.div_ceil(64);
         let (last_word, last_bit) = ((self.len - 1) / 64, 1u64 << ((self.len - 1) % 64));
         let mut state = [0u64; WILDCARD_WORDS];
@@ -687,6 +654,35 @@ impl WildcardRun {
             }
             if state[last_word] & last_bit != 0 {
                 return Some(offset + c.len_utf8());
+            }
+        }
+        None
+    }
+}
+
+impl WildcardRun {
+    /// [`WildcardRun::find_end`] for a run of at most 64 characters (every real one), byte
+    /// by byte: the state is one word, and the only chain from one byte to the next is a
+    /// shift and two bit operations (the mask loads do not wait for the state). A
+    /// character is counted at its first byte; continuation bytes leave the state alone.
+    fn find_end_in_one_word(&self, text: &str) -> Option<usize> {
+        let last = 1u64 << (self.len - 1);
+        let mut state = 0u64;
+        let bytes = text.as_bytes();
+        for (offset, &b) in bytes.iter().enumerate() {
+            let mask = if b.is_ascii() {
+                self.masks[usize::from(self.ascii[usize::from(b)])][0]
+            } else if b >= 0xC0 {
+                // A lead byte: decode its character for the (rare) non-ASCII literal.
+                let c = text[offset..].chars().next().unwrap_or('\0');
+                self.masks[self.literals.binary_search(&c).map_or(0, |i| i + 1)][0]
+            } else {
+                continue;
+            };
+            state = ((state << 1) | 1) & mask;
+            if state & last != 0 {
+                let width = text[offset..].chars().next().map_or(1, char::len_utf8);
+                return Some(offset + width);
             }
         }
         None

@@ -3,9 +3,9 @@
 //! calls, in one run (issue goal: worst <= 20x normal). `tests/bench/run.sh` prints the
 //! ratios. The hostile shapes are the ones that cost most per byte in each stage:
 //!
-//! - `signed-hostile-acl`: a validly signed token (so the ACL stage runs at all) whose ACLs
-//!   are the matcher's slowest shapes (`?`-runs at the length limit, many `*` runs) against
-//!   an 8 KB path, carried in a cookie;
+//! - `signed-hostile-acl/*`: a validly signed token (so the ACL stage runs at all) whose
+//!   ACLs each make the matcher scan an 8 KB path, carried in a cookie, one per shape of
+//!   scan (the ACL budget then stops them: `edgegate_core::token::AclBudget`);
 //! - `unsigned-long-token`: the longest token text the gate will read (`MAX_TOKEN_BYTES`),
 //!   with a wrong HMAC, so every configured key hashes all of it;
 //! - `oversized-token`: 20 KB of token in a cookie, refused before it is decoded;
@@ -66,24 +66,33 @@ fn bench(c: &mut Criterion) {
         b.iter(|| decide(&gate, black_box(&view(normal_uri, Some(&normal_query), &[])), NOW))
     });
 
-    // Signed hostile ACLs, as many as fit the longest token, against an 8 KB path.
+    // Signed hostile ACLs, as many as fit the longest token, against an 8 KB path. Each
+    // shape makes the matcher scan the whole path; they differ in what a scanned byte
+    // costs: a `?` run of one Shift-And word and one of two (the limit), a two-byte
+    // literal run (Two-Way's slowest shape here), many one-byte runs.
     let long_uri = format!("/acme/main/{}", "a".repeat(MAX_URI - 11));
-    let shapes = [format!("/acme/main/*{}b*", "a?".repeat(128)), format!("/*{}Z*", "a*".repeat(16))];
-    let mut patterns = Vec::new();
-    let mut size = 0;
-    while size + shapes[patterns.len() % shapes.len()].len() < MAX_TOKEN_BYTES - 200 {
-        let p = shapes[patterns.len() % shapes.len()].clone();
-        size += p.len() + 1;
-        patterns.push(p);
+    let shapes = [
+        ("wildcard-run", "/*a?Z*".to_string()),
+        ("wildcard-run-limit", format!("/*{}Z*", "?".repeat(edgegate_core::token::MAX_WILDCARD_RUN - 1))),
+        ("literal-run", "/*Za*".to_string()),
+        ("star-runs", format!("/*{}Z*", "a*".repeat(16))),
+    ];
+    for (name, shape) in shapes {
+        let mut patterns = Vec::new();
+        let mut size = 0;
+        while size + shape.len() < MAX_TOKEN_BYTES - 200 {
+            size += shape.len() + 1;
+            patterns.push(shape.clone());
+        }
+        let hostile_token = sign(&gate, patterns);
+        let hostile_cookie = format!("__token__={hostile_token}");
+        let cookies = [hostile_cookie.as_str()];
+        let outcome = decide(&gate, &view(&long_uri, None, &cookies), NOW);
+        assert!(matches!(&outcome, Outcome::Deny(d) if d.reason.code() == "acl-mismatch"), "{outcome:?}");
+        group.bench_function(format!("signed-hostile-acl/{name}"), |b| {
+            b.iter(|| decide(&gate, black_box(&view(&long_uri, None, &cookies)), NOW))
+        });
     }
-    let hostile_token = sign(&gate, patterns);
-    let hostile_cookie = format!("__token__={hostile_token}");
-    let cookies = [hostile_cookie.as_str()];
-    let outcome = decide(&gate, &view(&long_uri, None, &cookies), NOW);
-    assert!(matches!(&outcome, Outcome::Deny(d) if d.reason.code() == "acl-mismatch"), "{outcome:?}");
-    group.bench_function("signed-hostile-acl", |b| {
-        b.iter(|| decide(&gate, black_box(&view(&long_uri, None, &cookies)), NOW))
-    });
 
     // Unsigned: the longest token text the gate reads, wrong HMAC, hashed with every key.
     let filler = format!("exp={}~data={}~hmac={}", NOW + 60, "x".repeat(MAX_TOKEN_BYTES - 100), "0".repeat(64));
