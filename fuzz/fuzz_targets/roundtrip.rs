@@ -159,7 +159,15 @@ fuzz_target!(|data: &[u8]| {
     let located = locate(&uri, query.as_deref(), &cookie_refs, options);
     let checked = canonicalize_with(located.uri, gate.encoded_slash()).expect("a forward has a canonical path");
     assert_eq!(forward.uri, encode_forward(&checked, gate.s3_plus_fix()));
-    assert_eq!(canonicalize_with(&forward.uri, gate.encoded_slash()).as_deref(), Ok(checked.as_str()));
+    // Re-encoding can make the forwarded uri longer than a viewer's may be (raw UTF-8
+    // bytes come back as three-byte escapes); the gate then checked a shorter text, and
+    // what the origin reads is compared below either way.
+    let recanonical = canonicalize_with(&forward.uri, gate.encoded_slash());
+    if forward.uri.len() <= edgegate_core::path::MAX_PATH_BYTES {
+        assert_eq!(recanonical.as_deref(), Ok(checked.as_str()));
+    } else {
+        assert_eq!(recanonical, Err(edgegate_core::path::PathError::TooLong));
+    }
     let read = origin_reads(&forward.uri, gate.s3_plus_fix()).expect("forwarded uri has valid escapes");
     assert_eq!(read, checked.as_bytes(), "origin reads another key than the one checked");
 
