@@ -197,7 +197,13 @@ pub fn strip_cookies<'c>(values: &[&'c str], token_name: &str) -> Option<(&'c st
 /// One cookie of a header value, leading blanks trimmed, and its value when it is named
 /// `token_name` (its name trimmed at the end, as browsers do).
 fn cookie_parts<'c>(cookie: &'c str, token_name: &str) -> (&'c str, Option<&'c str>) {
-    let trimmed = cookie.trim_start_matches([' ', '\t']);
+    let blanks = cookie.bytes().take_while(|&b| b == b' ' || b == b'\t').count();
+    // Blanks are ASCII: a character boundary.
+    let trimmed = &cookie[blanks..];
+    // Most cookies are not the token: a prefix test answers without searching for `=`.
+    if !trimmed.as_bytes().starts_with(token_name.as_bytes()) {
+        return (trimmed, None);
+    }
     let (name, value) = trimmed.split_once('=').unwrap_or((trimmed, ""));
     (trimmed, (name.trim_end() == token_name).then(|| value.trim()))
 }

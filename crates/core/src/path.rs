@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::config::EncodedSlash;
-use crate::scan::{below, eq, find, find_byte};
+use crate::scan::{below, eq, find, find_pair};
 
 /// Longest raw `uri` the gate accepts (SPEC §3 step 1).
 pub const MAX_PATH_BYTES: usize = 8192;
@@ -187,16 +187,12 @@ fn remove_dot_segments(path: String) -> Result<String, PathError> {
     let mut copied = 0;
     let mut at = 0;
     loop {
-        at += find_byte(&bytes[at..], b'.');
+        at += find_pair(&bytes[at..], b'/', b'.');
         if at == bytes.len() {
             break;
         }
-        // `at > 0`: the path starts with '/'.
-        let dot = at;
-        at += 1;
-        if bytes[dot - 1] != b'/' {
-            continue;
-        }
+        let dot = at + 1;
+        at = dot;
         let end = |i: usize| bytes.get(i).is_none_or(|&b| b == b'/');
         if end(dot + 1) {
             // "." segment: drop "/." before a further segment, only "." at the end.

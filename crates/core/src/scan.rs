@@ -93,6 +93,26 @@ pub fn find_either(bytes: &[u8], a: u8, b: u8) -> usize {
     find(bytes, |w| eq(w, a) | eq(w, b))
 }
 
+/// The index of the first `a` that is followed by `b`, or `bytes.len()`. Windows of eight
+/// bytes step by seven, so that every pair lies whole in some window.
+#[inline]
+pub fn find_pair(bytes: &[u8], a: u8, b: u8) -> usize {
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        // Lane k: `a` at k and `b` at k + 1 (the shift brings lane k + 1 down; lane 7 gets
+        // nothing, its partner is in the next window).
+        let found = eq(word, a) & (eq(word, b) >> 8);
+        if found != 0 {
+            return at + (found.trailing_zeros() / 8) as usize;
+        }
+        at += 7;
+    }
+    (at..bytes.len().saturating_sub(1)).find(|&i| bytes[i] == a && bytes[i + 1] == b).unwrap_or(bytes.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -121,6 +141,27 @@ mod tests {
                         bytes[at] = c;
                         let expected = bytes.iter().position(|&b| member(b)).unwrap_or(len);
                         assert_eq!(search(&bytes), expected, "{name}: {c:#04x} at {at} of {len}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pairs at every position of every length up to 24, among near misses (`a` alone,
+    /// `b` alone, `b` before `a`), against a plain loop.
+    #[test]
+    fn pairs_agree_with_a_byte_loop() {
+        for len in 0..24 {
+            for background in [b'x', b'/', b'.'] {
+                for at in 0..len {
+                    for (first, second) in [(b'/', b'.'), (b'.', b'/'), (b'/', b'/'), (b'.', b'.')] {
+                        let mut bytes: Vec<u8> = alloc::vec![background; len];
+                        bytes[at] = first;
+                        if at + 1 < len {
+                            bytes[at + 1] = second;
+                        }
+                        let expected = bytes.windows(2).position(|w| w == b"/.").unwrap_or(len);
+                        assert_eq!(find_pair(&bytes, b'/', b'.'), expected, "{bytes:?}");
                     }
                 }
             }

@@ -3,7 +3,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::scan::{find_byte, find_either};
+use crate::scan::{find_byte, find_either, find_pair};
 use core::fmt;
 use core::net::IpAddr;
 
@@ -273,7 +273,7 @@ impl<'a> ParsedToken<'a> {
                 let value = &rest[..len];
                 let empty_pattern = value[0] == delimiter
                     || value[len - 1] == delimiter
-                    || value.windows(2).any(|w| w[0] == delimiter && w[1] == delimiter);
+                    || find_pair(value, delimiter, delimiter) < len;
                 if matches!(field, Field::Acl) && empty_pattern {
                     return None;
                 }
@@ -667,11 +667,14 @@ impl WildcardRun {
     /// character is counted at its first byte; continuation bytes leave the state alone.
     fn find_end_in_one_word(&self, text: &str) -> Option<usize> {
         let last = 1u64 << (self.len - 1);
+        // The mask of every ASCII byte, one load away (1 KB, built per scan: a scan is
+        // what the budget pays for, and most are of long texts).
+        let ascii: [u64; 128] = core::array::from_fn(|b| self.masks[usize::from(self.ascii[b])][0]);
         let mut state = 0u64;
         let bytes = text.as_bytes();
         for (offset, &b) in bytes.iter().enumerate() {
-            let mask = if b.is_ascii() {
-                self.masks[usize::from(self.ascii[usize::from(b)])][0]
+            let mask = if let Some(&mask) = ascii.get(usize::from(b)) {
+                mask
             } else if b >= 0xC0 {
                 // A lead byte: decode its character for the (rare) non-ASCII literal.
                 let c = text[offset..].chars().next().unwrap_or('\0');

@@ -2,7 +2,6 @@
 //! native `lambda_runtime`, `edgegate handle`, `edgegate serve`) calls [`decide`]; what a
 //! denial answers is a [`Generated`] value (`generated.rs`).
 
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
@@ -11,7 +10,6 @@ use edgegate_core::path::{canonicalize_with, encode_forward};
 use edgegate_core::redact::redact;
 use edgegate_core::token::ParsedToken;
 use edgegate_core::{Gate, Reason};
-use serde::Serialize;
 
 use crate::generated::Generated;
 
@@ -67,34 +65,72 @@ pub enum Outcome {
     Deny(Deny),
 }
 
-#[derive(Serialize)]
-struct LogLine<'a> {
-    reason: &'a str,
-    request_id: &'a str,
-    distribution_id: &'a str,
-    method: &'a str,
-    path: &'a str,
-    client_ip: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    token_id: Option<&'a str>,
-}
-
 /// The JSON log line for a denial. `path` is canonical when the path passed SPEC §3, and
 /// the raw path (token segment already removed) otherwise, and in both cases already
 /// passed through `edgegate_core::redact::redact` by the caller (SPEC §5: the caller
 /// knows the token name, or knows that it does not).
+///
+/// Written directly rather than through serde_json: the path may be 8 KB a viewer chose,
+/// and a word-at-a-time scan for the bytes JSON must escape costs a fraction of a
+/// per-byte escape table. The text is byte for byte what serde_json writes for the same
+/// fields (`log_line_is_what_serde_json_writes`).
 pub fn log_line(reason: Reason, request: &RequestView<'_>, path: &str, token_id: Option<&str>) -> String {
-    let line = LogLine {
-        reason: reason.code(),
-        request_id: request.request_id,
-        distribution_id: request.distribution_id,
-        method: request.method,
-        path,
-        client_ip: request.client_ip,
-        token_id,
-    };
-    // Serializing plain strings into a String cannot fail; fall back to the bare code.
-    serde_json::to_string(&line).unwrap_or_else(|_| format!("{{\"reason\":\"{}\"}}", reason.code()))
+    let fields = [
+        ("reason", Some(reason.code())),
+        ("request_id", Some(request.request_id)),
+        ("distribution_id", Some(request.distribution_id)),
+        ("method", Some(request.method)),
+        ("path", Some(path)),
+        ("client_ip", Some(request.client_ip)),
+        ("token_id", token_id),
+    ];
+    let size: usize = fields.iter().map(|(name, value)| name.len() + value.map_or(0, str::len) + 6).sum();
+    let mut line = String::with_capacity(size + 2);
+    line.push('{');
+    for (name, value) in fields {
+        // Absent optionals are left out, as `skip_serializing_if` did.
+        let Some(value) = value else { continue };
+        if line.len() > 1 {
+            line.push(',');
+        }
+        push_json_string(&mut line, name);
+        line.push(':');
+        push_json_string(&mut line, value);
+    }
+    line.push('}');
+    line
+}
+
+/// Appends `text` as a JSON string, escaping as serde_json does: `"` and `\`, the short
+/// forms of `\n \r \t \b \f`, any other control byte as `\u00xx`; all else as it is.
+fn push_json_string(out: &mut String, text: &str) {
+    use edgegate_core::scan::{below, eq, find};
+    let bytes = text.as_bytes();
+    out.push('"');
+    let mut at = 0;
+    loop {
+        let run = find(&bytes[at..], |w| below(w, 0x20) | eq(w, b'"') | eq(w, b'\\'));
+        // The search stops only at ASCII bytes or the end: character boundaries.
+        out.push_str(&text[at..at + run]);
+        at += run;
+        let Some(&b) = bytes.get(at) else { break };
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0C => out.push_str("\\f"),
+            _ => {
+                out.push_str("\\u00");
+                out.push(char::from(edgegate_core::hex::LOWER[usize::from(b >> 4)]));
+                out.push(char::from(edgegate_core::hex::LOWER[usize::from(b & 0xF)]));
+            }
+        }
+        at += 1;
+    }
+    out.push('"');
 }
 
 /// SPEC §5, top to bottom: method, path, public prefix, token presence, token validity.
@@ -141,4 +177,70 @@ pub fn decide(gate: &Gate, request: &RequestView<'_>, now: u64) -> Outcome {
         querystring: located.querystring,
         cookies: located.cookies,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+    use alloc::vec::Vec;
+    use serde::Serialize;
+
+    /// The log line as serde_json wrote it before: the reference for `log_line`.
+    #[derive(Serialize)]
+    struct LogLine<'a> {
+        reason: &'a str,
+        request_id: &'a str,
+        distribution_id: &'a str,
+        method: &'a str,
+        path: &'a str,
+        client_ip: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        token_id: Option<&'a str>,
+    }
+
+    fn view<'a>(text: &'a str) -> RequestView<'a> {
+        RequestView {
+            method: text,
+            uri: "/",
+            querystring: None,
+            cookies: &[],
+            client_ip: "192.0.2.1",
+            request_id: text,
+            distribution_id: "E1",
+        }
+    }
+
+    /// Every ASCII byte and a few wider characters, alone and in runs that straddle the
+    /// scan's eight-byte words, in every field, with and without a token id: the same
+    /// text as serde_json.
+    #[test]
+    fn log_line_is_what_serde_json_writes() {
+        let mut texts: Vec<String> = (0u8..0x80).map(|b| String::from(char::from(b))).collect();
+        for c in ['é', '\u{2028}', '\u{7f}', '🦀'] {
+            texts.push(String::from(c));
+        }
+        let singles = texts.clone();
+        for (i, a) in singles.iter().enumerate() {
+            let b = &singles[(i * 7 + 3) % singles.len()];
+            texts.push(format!("/pool/{a}x{b}{a}/{}", "y".repeat(i % 11)));
+        }
+        texts.push(String::new());
+        for text in &texts {
+            for token_id in [None, Some(text.as_str())] {
+                let request = view(text);
+                let expected = serde_json::to_string(&LogLine {
+                    reason: Reason::AclMismatch.code(),
+                    request_id: text,
+                    distribution_id: "E1",
+                    method: text,
+                    path: text,
+                    client_ip: "192.0.2.1",
+                    token_id,
+                })
+                .expect("serializes");
+                assert_eq!(log_line(Reason::AclMismatch, &request, text, token_id), expected, "{text:?}");
+            }
+        }
+    }
 }
