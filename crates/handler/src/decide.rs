@@ -103,7 +103,9 @@ pub fn log_line(reason: Reason, request: &RequestView<'_>, path: &str, token_id:
 
 /// Appends `text` as a JSON string, escaping as serde_json does: `"` and `\`, the short
 /// forms of `\n \r \t \b \f`, any other control byte as `\u00xx`; all else as it is.
-fn push_json_string(out: &mut String, text: &str) {
+/// Every log line of every runtime writes its strings through this (`serve`'s access
+/// line too).
+pub fn push_json_string(out: &mut String, text: &str) {
     use edgegate_core::scan::{below, eq, find};
     let bytes = text.as_bytes();
     out.push('"');

@@ -18,7 +18,7 @@ mod origin_response;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use decide::{Deny, Forward, Outcome, RequestView, decide, log_line};
+pub use decide::{Deny, Forward, Outcome, RequestView, decide, log_line, push_json_string};
 pub use edgegate_core::{Gate, Reason};
 pub use event_handling::{
     GateState, Handled, apply_forward, fault, handle_event, handle_event_json, handle_event_value, internal,

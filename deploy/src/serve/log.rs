@@ -5,12 +5,14 @@
 //! never carries the query string.
 
 use std::cell::RefCell;
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::Write as _;
 use std::os::fd::AsFd as _;
 use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
+use edgegate_handler::push_json_string;
 use http::Method;
 
 /// Length of a generated request id: 16 hex digits.
@@ -59,7 +61,7 @@ pub struct AccessRecord {
 
 thread_local! {
     // Reused per worker thread: a log line costs no allocation once warm.
-    static LINE: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(512));
+    static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
 }
 
 impl Drop for AccessRecord {
@@ -72,7 +74,7 @@ impl Drop for AccessRecord {
             };
             buf.clear();
             self.format(&mut buf, ts_ms, duration_us);
-            write_stderr(&buf);
+            write_stderr(buf.as_bytes());
         });
     }
 }
@@ -80,53 +82,24 @@ impl Drop for AccessRecord {
 impl AccessRecord {
     /// The line, JSON. Written by hand rather than through serde_json: this runs once per
     /// request, and integers plus a few escaped strings are all it needs.
-    fn format(&self, b: &mut Vec<u8>, ts_ms: u128, duration_us: u128) {
-        b.extend_from_slice(b"{\"kind\":\"access\",\"ts_ms\":");
-        let _ = write!(b, "{ts_ms}");
-        b.extend_from_slice(b",\"request_id\":");
-        json_str(b, self.request_id.as_str());
-        b.extend_from_slice(b",\"client_ip\":");
-        json_str(b, &self.client_ip);
-        b.extend_from_slice(b",\"method\":");
-        json_str(b, self.method.as_str());
-        b.extend_from_slice(b",\"path\":");
-        json_str(b, &self.path);
+    fn format(&self, b: &mut String, ts_ms: u128, duration_us: u128) {
+        // Writing to a String cannot fail.
+        let _ = write!(b, "{{\"kind\":\"access\",\"ts_ms\":{ts_ms},\"request_id\":");
+        push_json_string(b, self.request_id.as_str());
+        b.push_str(",\"client_ip\":");
+        push_json_string(b, &self.client_ip);
+        b.push_str(",\"method\":");
+        push_json_string(b, self.method.as_str());
+        b.push_str(",\"path\":");
+        push_json_string(b, &self.path);
         let _ = write!(b, ",\"status\":{},\"bytes\":{},\"duration_us\":{duration_us}", self.status, self.bytes);
-        b.extend_from_slice(b",\"reason\":");
+        b.push_str(",\"reason\":");
         match self.reason {
-            Some(reason) => json_str(b, reason),
-            None => b.extend_from_slice(b"null"),
+            Some(reason) => push_json_string(b, reason),
+            None => b.push_str("null"),
         }
-        b.extend_from_slice(if self.complete { b",\"complete\":true}\n" } else { b",\"complete\":false}\n" });
+        b.push_str(if self.complete { ",\"complete\":true}\n" } else { ",\"complete\":false}\n" });
     }
-}
-
-/// Appends `s` as a JSON string literal.
-fn json_str(out: &mut Vec<u8>, s: &str) {
-    use edgegate_core::hex::LOWER as HEX;
-    out.push(b'"');
-    let bytes = s.as_bytes();
-    let mut start = 0;
-    for (i, &c) in bytes.iter().enumerate() {
-        let escape: &[u8] = match c {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&bytes[start..i]);
-        if escape.is_empty() {
-            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(c >> 4)], HEX[usize::from(c & 0xF)]]);
-        } else {
-            out.extend_from_slice(escape);
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&bytes[start..]);
-    out.push(b'"');
 }
 
 /// Writes the decision's JSON line (built by `edgegate_handler::decide`, token-free).
@@ -136,9 +109,9 @@ pub fn decision(line: &str) {
             return;
         };
         buf.clear();
-        buf.extend_from_slice(line.as_bytes());
-        buf.push(b'\n');
-        write_stderr(&buf);
+        buf.push_str(line);
+        buf.push('\n');
+        write_stderr(buf.as_bytes());
     });
 }
 
@@ -167,10 +140,10 @@ mod tests {
 
     #[test]
     fn json_strings_are_escaped() -> Result<(), serde_json::Error> {
-        let mut out = Vec::new();
+        let mut out = String::new();
         let nasty = "/a\"b\\c\nd\u{1}e\u{e9}";
-        json_str(&mut out, nasty);
-        let back: String = serde_json::from_slice(&out)?;
+        push_json_string(&mut out, nasty);
+        let back: String = serde_json::from_str(&out)?;
         assert_eq!(back, nasty);
         Ok(())
     }
@@ -188,10 +161,10 @@ mod tests {
             bytes: 3,
             complete: true,
         };
-        let mut line = Vec::new();
+        let mut line = String::new();
         record.format(&mut line, 1_795_561_051_497, 250);
-        assert_eq!(line.last(), Some(&b'\n'));
-        let value: serde_json::Value = serde_json::from_slice(&line)?;
+        assert!(line.ends_with('\n'));
+        let value: serde_json::Value = serde_json::from_str(&line)?;
         assert_eq!(value["kind"], "access");
         assert_eq!(value["path"], "/p\"q");
         assert_eq!(value["status"], 200);
