@@ -15,7 +15,8 @@ deb_path='/pool/libdemo++_1.0~rc1_all.deb'
 deb_file="$demo/pool/libdemo++_1.0~rc1_all.deb"
 wheel_file="$demo/packages/edgegate_demo-0.1.0-py3-none-any.whl"
 
-die() { echo "serve-clients: $*" >&2; exit 1; }
+. "$root/tests/e2e/lib/common.sh"
+e2e_init serve-clients
 # Missing tools are errors, not skips.
 [ -x "$edgegate" ] || die "$edgegate not built (run: cargo build -p edgegate)"
 [ -x "$pip" ] || die "$pip missing (run: tests/setup.sh)"
@@ -23,41 +24,8 @@ for tool in curl apt-get sha256sum head cmp; do
   command -v "$tool" >/dev/null || die "$tool not installed (run: tests/setup.sh)"
 done
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "  ok   $1"; }
-bad() { failed=$((failed + 1)); echo "  FAIL $1${2:+: $2}"; }
-# check NAME CMD...: one assertion.
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-
-# start NAME ARGS...: starts `edgegate serve ARGS --listen 127.0.0.1:0` and sets
-# url_NAME and pid_NAME from its "listening on" line (port 0: no free-port race).
-start() {
-  local name=$1; shift
-  # Created before the server starts, so the first read below never races the redirection.
-  : >"$tmp/$name.out"; : >"$tmp/$name.err"
-  "$edgegate" serve "$@" --listen 127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  local pid=$!
-  pids+=("$pid")
-  local url=""
-  for _ in $(seq 1 100); do
-    url=$(sed -n 's/^edgegate serve: listening on \(http:[^ ]*\).*/\1/p' "$tmp/$name.out")
-    [ -n "$url" ] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$tmp/$name.err" >&2; die "serve $name exited at start"; }
-    sleep 0.1
-  done
-  [ -n "$url" ] || die "serve $name printed no listening line"
-  printf -v "url_$name" '%s' "$url"
-  printf -v "pid_$name" '%s' "$pid"
-}
+# start NAME ARGS...: `edgegate serve ARGS --listen 127.0.0.1:0`; sets url_NAME, pid_NAME.
+start() { local name=$1; shift; listen "$name" "url_$name" "$edgegate" serve "$@" --listen 127.0.0.1:0; }
 
 sign() { "$edgegate" sign --config "$config" "$@"; }
 # status URL [curl args...]: the HTTP status code only.
@@ -67,7 +35,6 @@ reason() {
   local u=$1; shift
   curl -sS -o /dev/null -D - "$@" "$u" | tr -d '\r' | sed -n 's/^x-edgegate-reason: //Ip'
 }
-same_file() { cmp -s "$1" "$2"; }
 
 echo "serve-clients: directory origin (fixtures/demo-repo, test config)"
 start gate --config "$config" --origin "$demo"

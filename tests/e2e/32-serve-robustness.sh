@@ -17,50 +17,15 @@ cd "$root"
 edgegate="${CARGO_TARGET_DIR:-$root/target}/debug/edgegate"
 config="$root/fixtures/config/edgegate.toml"
 
-die() { echo "serve-robustness: $*" >&2; exit 1; }
+. "$root/tests/e2e/lib/common.sh"
+e2e_init serve-robustness
 [ -x "$edgegate" ] || die "$edgegate not built (run: cargo build -p edgegate)"
 for tool in curl python3 mkfifo timeout; do
   command -v "$tool" >/dev/null || die "$tool not installed"
 done
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  # A server stuck for good (a worker blocked in open(2)) must not hang the script.
-  for pid in "${pids[@]}"; do
-    timeout 12 bash -c "while kill -0 $pid 2>/dev/null; do sleep 0.1; done" || kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "  ok   $1"; }
-bad() { failed=$((failed + 1)); echo "  FAIL $1${2:+: $2}"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-
 # start NAME ARGS...: `edgegate serve ARGS --listen 127.0.0.1:0`; sets url_NAME, pid_NAME.
-start() {
-  local name=$1; shift
-  # Created first: the background job may not have opened them when sed first looks.
-  : >"$tmp/$name.out"
-  : >"$tmp/$name.err"
-  "$edgegate" serve "$@" --listen 127.0.0.1:0 >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  local pid=$!
-  pids+=("$pid")
-  local url=""
-  for _ in $(seq 1 150); do
-    url=$(sed -n 's/^edgegate serve: listening on \(http:[^ ]*\).*/\1/p' "$tmp/$name.out")
-    [ -n "$url" ] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$tmp/$name.err" >&2; die "serve $name exited at start"; }
-    sleep 0.1
-  done
-  [ -n "$url" ] || die "serve $name printed no listening line"
-  printf -v "url_$name" '%s' "$url"
-  printf -v "pid_$name" '%s' "$pid"
-}
+start() { local name=$1; shift; listen "$name" "url_$name" "$edgegate" serve "$@" --listen 127.0.0.1:0; }
 # status URL [curl args...]: the status code; 000 when there is none within 5 s.
 status() { local u=$1; shift; curl -sS -o /dev/null -w '%{http_code}' --max-time 5 "$@" "$u" 2>/dev/null || true; }
 # sockets PID: TCP sockets the process holds open (listeners included).

@@ -25,7 +25,8 @@ python="$root/.venv/bin/python"
 pip="$root/.venv/bin/pip"
 here="$root/tests/e2e/clients"
 
-die() { echo "clients: $*" >&2; exit 1; }
+. "$root/tests/e2e/lib/common.sh"
+e2e_init clients
 # Missing tools are errors, not skips.
 [ -x "$python" ] || die "$python missing (run: tests/setup.sh)"
 "$python" -c 'import akamai.edgeauth' 2>/dev/null || die "akamai-edgeauth missing in .venv (run: tests/setup.sh)"
@@ -37,22 +38,8 @@ if [ ! -x "$edgegate" ]; then
   cargo build --quiet -p edgegate || die "cargo build -p edgegate failed"
 fi
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  [ -n "${KEEP_TMP:-}" ] && echo "kept $tmp" || rm -rf "$tmp"
-}
-trap cleanup EXIT
-# Even `dnf download --help` logs to /var/log/dnf.log unless told otherwise.
 dnf --setopt=logdir="$tmp" download --help >/dev/null 2>&1 || die "dnf download missing (dnf-plugins-core; run: tests/setup.sh)"
 
-passed=0 failed=0
-ok() { passed=$((passed + 1)); echo "  ok   $1"; }
-bad() { failed=$((failed + 1)); echo "  FAIL $1${2:+: $2}"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-same_file() { cmp -s "$1" "$2"; }
 
 # --- host state: nothing here may change (checked at the end) ---------------------------
 home=${HOME:-/root}
@@ -71,26 +58,6 @@ host_changed() { # lists files under host_paths written since the start
 }
 
 # --- servers ------------------------------------------------------------------------------
-# start NAME URLVAR CMD...: runs CMD (which prints "... listening on http://HOST:PORT") and
-# sets URLVAR from that line (port 0: no free-port race).
-start() {
-  local name=$1 var=$2; shift 2
-  # Created first: the background job opens them only when it gets to run.
-  : >"$tmp/$name.out"
-  : >"$tmp/$name.err"
-  "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-  local pid=$!
-  pids+=("$pid")
-  local url=""
-  for _ in $(seq 1 100); do
-    url=$(sed -n 's/^.*listening on \(http:\/\/[^ ]*\).*/\1/p' "$tmp/$name.out" | head -1)
-    [ -n "$url" ] && break
-    kill -0 "$pid" 2>/dev/null || { cat "$tmp/$name.err" >&2; die "$name exited at start"; }
-    sleep 0.1
-  done
-  [ -n "$url" ] || die "$name printed no listening line"
-  printf -v "$var" '%s' "$url"
-}
 
 key=$(sed -n 's/^secret = "\([0-9a-f]*\)".*/\1/p' "$config" | head -1)
 [ ${#key} = 64 ] || die "no signing key in $config"
@@ -104,12 +71,12 @@ EOF
 
 repos="$tmp/repos"
 mkdir -p "$repos"
-start gate url_gate "$edgegate" serve --config "$config" --origin "$repos" --listen 127.0.0.1:0
-start app url_app "$python" "$here/app.py" --gate "$url_gate" --key "$key" --hmac-log "$tmp/app-hmacs"
-start badapp url_badapp "$python" "$here/app.py" --gate "$url_gate" --key "$wrong_key" --hmac-log "$tmp/app-hmacs"
+listen gate url_gate "$edgegate" serve --config "$config" --origin "$repos" --listen 127.0.0.1:0
+listen app url_app "$python" "$here/app.py" --gate "$url_gate" --key "$key" --hmac-log "$tmp/app-hmacs"
+listen badapp url_badapp "$python" "$here/app.py" --gate "$url_gate" --key "$wrong_key" --hmac-log "$tmp/app-hmacs"
 # `make run`'s set-up on these repositories: no --config (development key), and the
 # repository application edgegate serve starts on a second port, signing with its own signer.
-start devgate url_devgate "$edgegate" serve --origin "$repos" --listen 127.0.0.1:0
+listen devgate url_devgate "$edgegate" serve --origin "$repos" --listen 127.0.0.1:0
 url_serveapp=""
 for _ in $(seq 1 50); do
   url_serveapp=$(sed -n 's/^carrying a URL token for that path, valid [0-9]* min): \(http:[^ ]*\)\/$/\1/p' "$tmp/devgate.out")
