@@ -658,9 +658,7 @@ impl WildcardRun {
         }
         None
     }
-}
 
-impl WildcardRun {
     /// [`WildcardRun::find_end`] for a run of at most 64 characters (every real one), byte
     /// by byte: the state is one word, and the only chain from one byte to the next is a
     /// shift and two bit operations (the mask loads do not wait for the state). A
