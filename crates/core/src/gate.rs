@@ -282,8 +282,18 @@ impl Gate {
             let mut budget = AclBudget::for_path(canonical_path);
             // Most tokens hold one ACL: no splitting then.
             let matched = if crate::scan::find_byte(acl.as_bytes(), ACL_DELIMITER as u8) < acl.len() {
-                acl.split(ACL_DELIMITER)
-                    .any(|acl| !budget.exhausted() && acl_matches_within(acl, canonical_path, &mut budget))
+                // Stop splitting once the budget is spent: the rest cannot match.
+                let mut matched = false;
+                for acl in acl.split(ACL_DELIMITER) {
+                    if budget.exhausted() {
+                        break;
+                    }
+                    if acl_matches_within(acl, canonical_path, &mut budget) {
+                        matched = true;
+                        break;
+                    }
+                }
+                matched
             } else {
                 acl_matches_within(acl, canonical_path, &mut budget)
             };

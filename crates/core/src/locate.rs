@@ -6,8 +6,10 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
+use core::ops::Range;
 
 use crate::path::percent_decode;
+use crate::scan::{Byte, find, find_names};
 use crate::token::MalformedError;
 
 /// Which part of the request carried the token that was used.
@@ -75,9 +77,19 @@ pub struct Located<'r> {
     /// `forward_query` does not name); `None`: forward it unchanged (absent, empty, or
     /// every parameter allowed). `Some("")` when nothing is left.
     pub querystring: Option<String>,
-    /// New `cookie` header values when a token cookie was removed; `None`: unchanged.
-    /// An empty vector means: drop the header.
-    pub cookies: Option<Vec<String>>,
+    /// The `cookie` header values as received.
+    cookie_values: &'r [&'r str],
+    /// The first of them that holds a token cookie (with `cookie_tokens` on).
+    token_cookie_at: Option<usize>,
+}
+
+impl Located<'_> {
+    /// New `cookie` header values when a token cookie is removed; `None`: unchanged. An
+    /// empty vector means: drop the header. Computed when asked: only a forwarded request
+    /// needs them, and a viewer can send 20 KB of token cookies to a gate that denies.
+    pub fn cookies(&self, token_name: &str) -> Option<Vec<String>> {
+        self.token_cookie_at.map(|at| strip_cookies_from(self.cookie_values, at, token_name))
+    }
 }
 
 fn decode_token(value: &str) -> Result<String, MalformedError> {
@@ -112,11 +124,18 @@ fn param_name(param: &str) -> &str {
 }
 
 /// The raw value of the first `NAME[=VALUE]` parameter (`""` when it has no value).
+///
+/// The name is looked for whole ([`find_name`]), not parameter by parameter: a viewer can
+/// send 8 KB of `a&a&a&…`.
 fn query_token<'q>(querystring: &'q str, token_name: &str) -> Option<&'q str> {
-    querystring
-        .split('&')
-        .find(|param| param_name(param) == token_name)
-        .map(|param| param.split_once('=').map_or("", |(_, value)| value))
+    let bytes = querystring.as_bytes();
+    let at = find_names(bytes, token_name.as_bytes(), |b| b == b'&', |b| b == b'=' || b == b'&').next()?;
+    let after = at + token_name.len();
+    if bytes.get(after) != Some(&b'=') {
+        return Some("");
+    }
+    // `after + 1` follows an ASCII `=`, and the end is a `&` or the end: boundaries.
+    Some(&querystring[after + 1..after + 1 + find(&bytes[after + 1..], Byte(b'&'))])
 }
 
 /// The parameters for which `keep` holds, in their order and with their bytes.
@@ -155,69 +174,150 @@ pub fn strip_query<'q>(querystring: &'q str, token_name: &str) -> Option<(&'q st
 /// assert_eq!(forwarded_query("acl", "__token__", &[]).as_deref(), Some(""));
 /// ```
 pub fn forwarded_query(querystring: &str, token_name: &str, allowed: &[String]) -> Option<String> {
+    if querystring.is_empty() {
+        return None;
+    }
+    // The default: nothing reaches the origin, whatever (and however much) was sent.
+    if allowed.is_empty() {
+        return Some(String::new());
+    }
     let keep = |name: &str| name != token_name && allowed.iter().any(|a| a == name);
-    if querystring.is_empty() || querystring.split('&').all(|param| keep(param_name(param))) {
+    if querystring.split('&').all(|param| keep(param_name(param))) {
         return None;
     }
     Some(kept_params(querystring, keep))
 }
 
 /// Removes every `NAME=VALUE` cookie from `cookie` header values. Returns the first token
-/// value and the new header values (headers left empty are dropped), or `None` when no
-/// cookie is named `NAME`.
+/// value and the new header values, or `None` when no cookie is named `NAME`.
+///
+/// A token cookie goes with one separator (the one after it, or before it when it is the
+/// last; a first cookie also takes the blanks after its separator); every other byte of
+/// the value is kept as sent, and a value left without a cookie is dropped. The work is linear in the bytes, however many cookies they hold.
 pub fn strip_cookies<'c>(values: &[&'c str], token_name: &str) -> Option<(&'c str, Vec<String>)> {
     // Most requests carry no token cookie, and 20 KB of other cookies must not be copied
     // to learn that: look first, without allocating.
-    let (at, token) = values.iter().enumerate().find_map(|(i, value)| Some((i, cookie_token(value, token_name)?)))?;
+    let (at, token) = first_token_cookie(values, token_name)?;
+    Some((token, strip_cookies_from(values, at, token_name)))
+}
+
+/// The first token cookie's value, and the index of the header value holding it.
+fn first_token_cookie<'c>(values: &[&'c str], token_name: &str) -> Option<(usize, &'c str)> {
+    values.iter().enumerate().find_map(|(i, value)| Some((i, cookie_token(value, token_name)?)))
+}
+
+/// [`strip_cookies`]'s new header values, knowing that `values[..at]` hold no token cookie.
+fn strip_cookies_from(values: &[&str], at: usize, token_name: &str) -> Vec<String> {
     let mut out = Vec::with_capacity(values.len());
     out.extend(values[..at].iter().map(|&value| String::from(value)));
     for &value in &values[at..] {
-        if cookie_token(value, token_name).is_none() {
+        let mut cookies = token_cookies(value, token_name).peekable();
+        if cookies.peek().is_none() {
             out.push(String::from(value));
             continue;
         }
         let mut kept = String::with_capacity(value.len());
-        for cookie in value.split(';') {
-            let (trimmed, named) = cookie_parts(cookie, token_name);
-            if named.is_some() || trimmed.is_empty() {
-                continue;
-            }
-            if !kept.is_empty() {
-                kept.push_str("; ");
-            }
-            kept.push_str(trimmed);
+        // `value[..copied]` is dealt with.
+        let mut copied = 0;
+        for (span, _) in cookies {
+            let (cut_start, cut_end) = if span.end < value.len() {
+                // A first cookie takes the blanks after its separator too: the value
+                // then starts with the next cookie's name.
+                let blanks = if span.start == 0 {
+                    value.as_bytes()[span.end + 1..].iter().take_while(|&&b| b == b' ' || b == b'\t').count()
+                } else {
+                    0
+                };
+                (span.start, span.end + 1 + blanks)
+            } else {
+                (span.start.saturating_sub(1), span.end)
+            };
+            // A cut may begin inside the previous one (the blanks a first cookie took).
+            let cut_start = cut_start.max(copied);
+            // Cuts sit at `;`, blanks or the ends: character boundaries.
+            kept.push_str(&value[copied..cut_start]);
+            copied = cut_end;
         }
-        if !kept.is_empty() {
+        kept.push_str(&value[copied..]);
+        if kept.bytes().any(|b| !matches!(b, b' ' | b'\t' | b';')) {
             out.push(kept);
         }
     }
-    Some((token, out))
+    out
 }
 
-/// One cookie of a header value, leading blanks trimmed, and its value when it is named
-/// `token_name` (its name trimmed at the end, as browsers do).
-fn cookie_parts<'c>(cookie: &'c str, token_name: &str) -> (&'c str, Option<&'c str>) {
-    let blanks = cookie.bytes().take_while(|&b| b == b' ' || b == b'\t').count();
-    // Blanks are ASCII: a character boundary.
-    let trimmed = &cookie[blanks..];
-    // Most cookies are not the token: a prefix test answers without searching for `=`.
-    if !trimmed.as_bytes().starts_with(token_name.as_bytes()) {
-        return (trimmed, None);
-    }
-    let (name, value) = trimmed.split_once('=').unwrap_or((trimmed, ""));
-    (trimmed, (name.trim_end() == token_name).then(|| value.trim()))
+/// A byte that may stand right before a cookie's name: the separator, or a blank after it.
+fn before_cookie_name(b: u8) -> bool {
+    matches!(b, b';' | b' ' | b'\t')
+}
+
+/// A byte that may follow a cookie's whole name: `=`, the separator, or the first byte of
+/// whitespace, which the name is trimmed of (ASCII, or a character led by 0xC2, 0xE1,
+/// 0xE2 or 0xE3, the lead bytes of every other `char::is_whitespace`).
+fn after_cookie_name(b: u8) -> bool {
+    matches!(b, b'=' | b';' | b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3)
+}
+
+/// The cookies named `token_name` in one header value, in order: the byte range of each
+/// (from after the separator before it, blanks included, to the next separator or the
+/// end) and its value, trimmed.
+///
+/// A cookie is `NAME[=VALUE]`; leading blanks (space, tab) are not part of the name, and
+/// the name is trimmed at its end, as browsers do. The name is looked for whole, a block
+/// at a time ([`find_name`]); an occurrence is then checked to start its cookie and to
+/// be all of the cookie's name.
+fn token_cookies<'c, 'n>(
+    value: &'c str,
+    token_name: &'n str,
+) -> impl Iterator<Item = (Range<usize>, &'c str)> + use<'c, 'n> {
+    let bytes = value.as_bytes();
+    let mut names = find_names(bytes, token_name.as_bytes(), before_cookie_name, after_cookie_name);
+    // Where the next cookie may start: hits before it lie inside a cookie already read
+    // (a token value may hold the name).
+    let mut from = 0;
+    core::iter::from_fn(move || {
+        loop {
+            names.skip_to(from);
+            let at = names.next()?;
+            // Only blanks may stand between the separator (or the start) and the name.
+            let blanks = bytes[..at].iter().rev().take_while(|&&b| b == b' ' || b == b'\t').count();
+            let start = at - blanks;
+            if start > 0 && bytes[start - 1] != b';' {
+                from = at + 1;
+                continue;
+            }
+            let end = at + find(&bytes[at..], Byte(b';'));
+            from = end;
+            let after = at + token_name.len();
+            // `at` starts an ASCII name, `after` is at an ASCII byte or the end, and `end`
+            // is a `;` or the end: all boundaries.
+            match bytes.get(after) {
+                // The common shapes, decided without splitting: `NAME=VALUE`, `NAME`.
+                Some(b'=') => return Some((start..end, value[after + 1..end].trim())),
+                Some(b';') | None => return Some((start..end, "")),
+                // Whitespace after the name: the name is trimmed at its end.
+                Some(_) => {
+                    let cookie = &value[at..end];
+                    let (name, token) = cookie.split_once('=').unwrap_or((cookie, ""));
+                    if name.trim_end() == token_name {
+                        return Some((start..end, token.trim()));
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// The value of the first cookie named `token_name` in one header value.
 fn cookie_token<'c>(value: &'c str, token_name: &str) -> Option<&'c str> {
-    value.split(';').find_map(|cookie| cookie_parts(cookie, token_name).1)
+    token_cookies(value, token_name).next().map(|(_, token)| token)
 }
 
 /// Finds the token (path segment, then query, then cookie) and strips it everywhere.
 pub fn locate<'r>(
     uri: &'r str,
     querystring: Option<&str>,
-    cookie_values: &[&str],
+    cookie_values: &'r [&'r str],
     options: LocateOptions<'_>,
 ) -> Located<'r> {
     let mut token = None;
@@ -241,12 +341,85 @@ pub fn locate<'r>(
         }
         new_query = forwarded_query(query, options.token_name, options.forward_query);
     }
-    let mut new_cookies = None;
+    let mut token_cookie_at = None;
     if options.cookie_tokens
-        && let Some((value, kept)) = strip_cookies(cookie_values, options.token_name)
+        && let Some((at, value)) = first_token_cookie(cookie_values, options.token_name)
     {
         found(TokenSource::Cookie, value);
-        new_cookies = Some(kept);
+        token_cookie_at = Some(at);
     }
-    Located { token, uri: forwarded_uri, querystring: new_query, cookies: new_cookies }
+    Located { token, uri: forwarded_uri, querystring: new_query, cookie_values, token_cookie_at }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::format;
+
+    /// The cookie rule as first written, cookie by cookie: the reference for the search.
+    fn reference<'c>(value: &'c str, token_name: &str) -> Vec<&'c str> {
+        value
+            .split(';')
+            .filter_map(|cookie| {
+                let trimmed = cookie.trim_start_matches([' ', '\t']);
+                let (name, token) = trimmed.split_once('=').unwrap_or((trimmed, ""));
+                (name.trim_end() == token_name).then(|| token.trim())
+            })
+            .collect()
+    }
+
+    /// Every query of up to five pieces among names, near misses, separators and values,
+    /// alone and behind 100 bytes of other parameters, finds the same token value as the
+    /// parameter-by-parameter rule.
+    #[test]
+    fn query_token_agrees_with_the_parameter_by_parameter_rule() {
+        fn reference(query: &str) -> Option<&str> {
+            query
+                .split('&')
+                .find(|param| param_name(param) == "__t")
+                .map(|param| param.split_once('=').map_or("", |(_, value)| value))
+        }
+        let pieces = ["__t", "=", "&", "x", "__tx", "é", "%3D"];
+        let mut queries: Vec<String> = alloc::vec![String::new()];
+        for _ in 0..5 {
+            queries = queries.iter().flat_map(|q| pieces.iter().map(move |p| format!("{q}{p}"))).collect();
+            for query in &queries {
+                for prefix in ["", &"a=1&".repeat(25)] {
+                    let query = format!("{prefix}{query}");
+                    assert_eq!(query_token(&query, "__t"), reference(&query), "{query:?}");
+                }
+            }
+        }
+    }
+
+    /// Every value of up to five pieces among names, near misses, separators, blanks and
+    /// wide whitespace, alone and behind 100 bytes of other cookies (the block search),
+    /// finds the same token cookies as the cookie-by-cookie rule.
+    #[test]
+    fn token_cookies_agree_with_the_cookie_by_cookie_rule() {
+        let pieces = ["__t", "=", ";", " ", "\t", "x", "\u{3000}", "\u{a0}", "__tx", "é"];
+        let mut values: Vec<String> = alloc::vec![String::new()];
+        for _ in 0..5 {
+            values = values.iter().flat_map(|v| pieces.iter().map(move |p| format!("{v}{p}"))).collect();
+            for value in &values {
+                for prefix in ["", &"a=1;".repeat(25)] {
+                    let value = format!("{prefix}{value}");
+                    let found: Vec<&str> = token_cookies(&value, "__t").map(|(_, token)| token).collect();
+                    assert_eq!(found, reference(&value, "__t"), "{value:?}");
+                    // Stripped: no token cookie left, every other cookie kept in order.
+                    let others = |v: &str| -> Vec<String> {
+                        v.split(';')
+                            .map(|c| String::from(c.trim_start_matches([' ', '\t'])))
+                            .filter(|c| !c.is_empty() && reference(c, "__t").is_empty())
+                            .collect()
+                    };
+                    if let Some((_, kept)) = strip_cookies(&[value.as_str()], "__t") {
+                        let kept = kept.concat();
+                        assert!(reference(&kept, "__t").is_empty(), "{value:?} kept {kept:?}");
+                        assert_eq!(others(&kept), others(&value), "{value:?} kept {kept:?}");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -9,7 +9,7 @@
 use alloc::borrow::Cow;
 use alloc::string::String;
 
-use crate::scan::find_either;
+use crate::scan::{Byte, Either, find};
 
 /// What replaces a redacted value.
 pub const REDACTED: &str = "<redacted>";
@@ -39,14 +39,14 @@ pub fn redact<'t>(text: &'t str, token_name: Option<&str>) -> Cow<'t, str> {
     let mut out: Option<String> = None;
     // `text[..copied]` is already in `out`; text without a token is copied lazily.
     let mut copied = 0;
-    // One pass over the whole text, a word at a time, stopping only at `=` and `%` (the
+    // One pass over the whole text, by blocks and words, stopping only at `=` and `%` (the
     // only bytes a separator starts with). Splitting into segments first cost a search
     // per segment, and a viewer may send thousands of them. Segment bounds need no
     // tracking: the names looked for before a separator (`hmac`, the token name: ASCII
     // letters, digits, `_-.`) hold no `/`, so one that matches lies within the segment.
     let mut i = 0;
     while i < bytes.len() {
-        i += find_either(&bytes[i..], b'=', b'%');
+        i += find(&bytes[i..], Either(b'=', b'%'));
         let Some(len) = separator_len(&bytes[i..]) else {
             i += 1;
             continue;
@@ -55,7 +55,7 @@ pub fn redact<'t>(text: &'t str, token_name: Option<&str>) -> Cow<'t, str> {
             i += len;
             continue;
         };
-        let segment_end = i + crate::scan::find_byte(&bytes[i..], b'/');
+        let segment_end = i + find(&bytes[i..], Byte(b'/'));
         let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
         // `cut` and `segment_end` sit at ASCII bytes (`hmac`, a separator, `/`, or the
         // end), so both are character boundaries.

@@ -3,7 +3,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::scan::{find_byte, find_either, find_pair};
+use crate::scan::{Byte, find, find_byte, find_either, find_pair};
 use core::fmt;
 use core::net::IpAddr;
 
@@ -426,53 +426,80 @@ const WILDCARD_WORDS: usize = MAX_WILDCARD_RUN / 64;
 /// assert!(!acl_matches("/acme/main/*", "/acme/other/x"));
 /// ```
 pub fn acl_matches(pattern: &str, path: &str) -> bool {
-    acl_matches_within(pattern, path, &mut AclBudget { left: usize::MAX })
+    acl_matches_within(pattern, path, &mut AclBudget { scan: usize::MAX, tries: usize::MAX, spent: false })
 }
 
-/// Passes over the path that the ACLs of one token may make together (see [`AclBudget`]).
+/// Passes over the path that the ACLs of one token may make together (see [`AclBudget`]),
+/// counted over at most [`ACL_SCAN_WINDOW`] bytes of it.
 pub const ACL_SCAN_PASSES: usize = 2;
-/// What trying one ACL costs before it scans anything, in budget units (path bytes).
-const ACL_OVERHEAD: usize = 64;
-/// ACLs that need no scan which every token may hold, whatever the path's length.
-const ACL_FREE_TRIES: usize = 64;
+/// Path bytes the passes are counted over, whatever the path's length: an S3 key is at
+/// most 1,024 bytes, so every path that can name an object is this long or shorter.
+pub const ACL_SCAN_WINDOW: usize = 1024;
+/// ACLs of one token that are tried at most; the later ones do not match.
+pub const ACL_MAX_TRIES: usize = 64;
 
-/// The work the ACLs of one token may do together, in path bytes scanned (a `?` run's scan
-/// counts once per 64-bit word of its state), plus [`ACL_OVERHEAD`] per ACL tried.
+/// The work the ACLs of one token may do together: [`ACL_MAX_TRIES`] tries, and path
+/// bytes scanned (a `?` run's scan counts once per 64-bit word of its state).
 ///
-/// Each ACL alone costs O(path + pattern), but a token may carry thousands of ACLs (a
-/// 20 KB cookie of `/*Z*!/*Z*!…` scanned an 8 KB path 4,000 times: 78 ms). With the budget
-/// the token's ACLs together cost at most [`ACL_SCAN_PASSES`] scans of the path and
-/// `ACL_FREE_TRIES` ACL tries; an ACL that would need more does not match (fail closed,
-/// `acl-mismatch`). ACLs are tried in order, and a single ACL never exhausts the budget
-/// (its scans do not overlap, at most two units per byte), so the first always gets an
-/// exact answer. Two passes, not more: one pass of an 8 KB path costs the slowest scan
-/// (a `?` run) about 4 µs, and the budget is most of a hostile request's cost.
+/// Each ACL alone costs O(path + pattern), but a token may carry hundreds of ACLs (a 20 KB
+/// cookie of `/*Z*!/*Z*!…` scanned an 8 KB path 4,000 times: 78 ms). With the budget the
+/// token's ACLs together cost at most [`ACL_SCAN_PASSES`] scans of [`ACL_SCAN_WINDOW`]
+/// bytes and `ACL_MAX_TRIES` tries, whatever the path's length: a few microseconds.
+/// Once it is spent, no further ACL matches (fail closed, `acl-mismatch`).
+///
+/// What a real token sees: ACLs are tried in order, and for a path of up to
+/// `ACL_SCAN_WINDOW` bytes a single ACL never exhausts the budget (its scans do not
+/// overlap and cost at most two units per byte), so the first always gets an exact
+/// answer. Most ACLs (`/acme/main/*`, `/acme/*.deb`) scan nothing at all and are exact
+/// at any length; only a run between two `*` is searched for. What can fail closed is a
+/// scanning ACL on a path longer than any S3 key, a token of many scanning ACLs, or an
+/// ACL after the 64th.
 #[derive(Debug, Clone)]
 pub struct AclBudget {
-    left: usize,
+    /// Scan units left.
+    scan: usize,
+    /// Tries left.
+    tries: usize,
+    /// Set once an ACL asked for more than was left.
+    spent: bool,
 }
 
 impl AclBudget {
     /// The allowance for one token's ACLs against `path`.
     pub fn for_path(path: &str) -> Self {
-        let scans = ACL_SCAN_PASSES.saturating_mul(path.len());
-        AclBudget { left: scans.saturating_add(ACL_FREE_TRIES * ACL_OVERHEAD) }
+        let scan = ACL_SCAN_PASSES.saturating_mul(path.len().min(ACL_SCAN_WINDOW));
+        AclBudget { scan, tries: ACL_MAX_TRIES, spent: false }
     }
 
-    /// True once nothing is left: every further ACL that is tried does not match.
+    /// True once an ACL was refused for want of budget: every further ACL that is tried
+    /// does not match either.
     pub fn exhausted(&self) -> bool {
-        self.left == 0
+        self.spent
     }
 
-    /// Takes `units`; on overdraft empties the budget and answers false.
-    fn charge(&mut self, units: usize) -> bool {
-        match self.left.checked_sub(units) {
-            Some(left) => {
-                self.left = left;
+    /// One more ACL tried; false when none is left.
+    fn try_one(&mut self) -> bool {
+        match self.tries.checked_sub(1) {
+            Some(tries) if !self.spent => {
+                self.tries = tries;
                 true
             }
-            None => {
-                self.left = 0;
+            _ => {
+                self.spent = true;
+                false
+            }
+        }
+    }
+
+    /// Takes `units` of scanning; on overdraft the budget is spent and the answer false.
+    fn charge(&mut self, units: usize) -> bool {
+        match self.scan.checked_sub(units) {
+            Some(scan) if !self.spent => {
+                self.scan = scan;
+                true
+            }
+            _ => {
+                self.spent = true;
                 false
             }
         }
@@ -482,7 +509,7 @@ impl AclBudget {
 /// [`acl_matches`] charging its work to `budget` (shared by the ACLs of one token): false
 /// when the budget runs out before the answer is known.
 pub fn acl_matches_within(pattern: &str, path: &str, budget: &mut AclBudget) -> bool {
-    if !budget.charge(ACL_OVERHEAD) {
+    if !budget.try_one() {
         return false;
     }
     // Most ACLs are a literal prefix and a `*` ("/acme/main/*"): compare the literal part
@@ -560,15 +587,15 @@ fn find_run(run: &str, text: &str, from: usize, budget: &mut AclBudget) -> Optio
     let cost_per_byte = wildcard.as_ref().map_or(1, |w| w.len.div_ceil(64));
     // Scan no further than the budget pays for; a match beyond that is not seen, and the
     // emptied budget then fails the ACL.
-    let mut limit = haystack.len().min(budget.left / cost_per_byte);
+    let mut limit = haystack.len().min(budget.scan / cost_per_byte);
     while !haystack.is_char_boundary(limit) {
         limit -= 1;
     }
     let scope = &haystack[..limit];
     let end = match &wildcard {
-        // One byte (`/*Z*`): a word-at-a-time search, several times Two-Way's speed here.
+        // One byte (`/*Z*`): a block search, many times Two-Way's speed here.
         None if run.len() == 1 => {
-            let at = find_byte(scope.as_bytes(), run.as_bytes()[0]);
+            let at = find(scope.as_bytes(), Byte(run.as_bytes()[0]));
             (at < scope.len()).then_some(at + 1)
         }
         None => scope.find(run).map(|start| start + run.len()),
@@ -576,7 +603,7 @@ fn find_run(run: &str, text: &str, from: usize, budget: &mut AclBudget) -> Optio
     };
     let scanned = end.unwrap_or(limit);
     if !budget.charge(scanned * cost_per_byte) || (end.is_none() && limit < haystack.len()) {
-        budget.left = 0;
+        budget.spent = true;
         return None;
     }
     end.map(|end| from + end)
@@ -670,7 +697,36 @@ impl WildcardRun {
         let ascii: [u64; 128] = core::array::from_fn(|b| self.masks[usize::from(self.ascii[b])][0]);
         let mut state = 0u64;
         let bytes = text.as_bytes();
-        for (offset, &b) in bytes.iter().enumerate() {
+        let mut offset = 0;
+        while offset < bytes.len() {
+            // Eight ASCII bytes: no branch per byte, and the match bit tested once for the
+            // eight states (a match is then looked for again byte by byte, once per scan).
+            if let Some(chunk) = bytes.get(offset..offset + 8) {
+                let chunk: &[u8; 8] = chunk.try_into().unwrap_or(&[0x80; 8]);
+                if chunk.iter().all(u8::is_ascii) {
+                    let mut next = state;
+                    let mut seen = 0;
+                    for &b in chunk {
+                        next = ((next << 1) | 1) & ascii[usize::from(b & 0x7F)];
+                        seen |= next;
+                    }
+                    if seen & last == 0 {
+                        state = next;
+                        offset += 8;
+                        continue;
+                    }
+                    for (k, &b) in chunk.iter().enumerate() {
+                        state = ((state << 1) | 1) & ascii[usize::from(b & 0x7F)];
+                        if state & last != 0 {
+                            return Some(offset + k + 1);
+                        }
+                    }
+                    // Not reached (`seen` held the match); the state is exact either way.
+                    offset += 8;
+                    continue;
+                }
+            }
+            let b = bytes[offset];
             let mask = if let Some(&mask) = ascii.get(usize::from(b)) {
                 mask
             } else if b >= 0xC0 {
@@ -678,6 +734,7 @@ impl WildcardRun {
                 let c = text[offset..].chars().next().unwrap_or('\0');
                 self.masks[self.literals.binary_search(&c).map_or(0, |i| i + 1)][0]
             } else {
+                offset += 1;
                 continue;
             };
             state = ((state << 1) | 1) & mask;
@@ -685,6 +742,7 @@ impl WildcardRun {
                 let width = text[offset..].chars().next().map_or(1, char::len_utf8);
                 return Some(offset + width);
             }
+            offset += 1;
         }
         None
     }

@@ -253,7 +253,17 @@ fn query_token_value_is_percent_decoded_and_plus_stays_plus() {
 const COOKIES: &[(&[&str], Option<&str>, &[&str])] = &[
     (&["__token__=abc"], Some("abc"), &[]),
     (&["a=1; __token__=abc; b=2"], Some("abc"), &["a=1; b=2"]),
-    (&["a=1;__token__=abc;b=2"], Some("abc"), &["a=1; b=2"]),
+    (&["a=1;__token__=abc;b=2"], Some("abc"), &["a=1;b=2"]),
+    // The other cookies' bytes are kept as sent; one separator goes with the token.
+    (&["a=1;  __token__=abc ;b=2;"], Some("abc"), &["a=1;b=2;"]),
+    (&["a=1 ; __token__ = abc"], Some("abc"), &["a=1 "]),
+    (&["a=1; __token__; b=2"], Some(""), &["a=1; b=2"]),
+    (&["__token__=one;b=2;__token__=two"], Some("one"), &["b=2"]),
+    (&[" ; __token__=abc ;"], Some("abc"), &[]),
+    // Not a cookie's name: inside a value, or part of a longer name.
+    (&["a=x __token__=abc; b=2"], None, &[]),
+    (&["__token__\u{3000}=abc"], Some("abc"), &[]),
+    (&["__token__\u{3001}=abc"], None, &[]),
     (&["session=xyz", "__token__=abc"], Some("abc"), &["session=xyz"]),
     (&["__token__=one; __token__=two"], Some("one"), &[]),
     (&["a=1; b=2"], None, &["a=1; b=2"]),
@@ -277,7 +287,7 @@ fn cookie_token_table() {
 #[test]
 fn search_order_is_path_then_query_then_cookie_and_all_are_stripped() {
     let located = locate("/__token__=P/x", Some("__token__=Q&a=1"), &["__token__=C; s=1"], options());
-    let token = located.token.expect("found");
+    let token = located.token.clone().expect("found");
     assert_eq!((token.source, token.text.as_deref()), (TokenSource::Path, Ok("P")));
     // SPEC §4: only `forward_query` parameters reach the origin (none by default).
     assert_eq!(located.querystring.as_deref(), Some(""));
@@ -285,7 +295,7 @@ fn search_order_is_path_then_query_then_cookie_and_all_are_stripped() {
     let kept =
         locate("/__token__=P/x", Some("__token__=Q&a=1"), &[], LocateOptions { forward_query: &allowed, ..options() });
     assert_eq!(kept.querystring.as_deref(), Some("a=1"));
-    assert_eq!(located.cookies, Some(vec!["s=1".to_string()]));
+    assert_eq!(located.cookies(NAME), Some(vec!["s=1".to_string()]));
 
     let located = locate("/x", Some("__token__=Q"), &["__token__=C"], options());
     assert_eq!(located.token.map(|t| t.source), Some(TokenSource::Query));
@@ -301,5 +311,5 @@ fn search_order_is_path_then_query_then_cookie_and_all_are_stripped() {
 
     let off = locate("/x", None, &["__token__=C"], LocateOptions { cookie_tokens: false, ..options() });
     assert!(off.token.is_none());
-    assert_eq!(off.cookies, None);
+    assert_eq!(off.cookies(NAME), None);
 }

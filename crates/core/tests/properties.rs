@@ -464,27 +464,58 @@ fn wildcard_runs_beyond_the_limit_never_match() {
 /// Thousands of ACLs in one token (a 20 KB cookie of `/*Z*!…`) scanned an 8 KB path once
 /// each: 78 ms. The token's ACLs share one budget; once it is spent every further ACL
 /// does not match, a matching one included (fail closed), and a token with a few ACLs is
-/// answered exactly.
+/// answered exactly on any path an S3 key fits.
 #[test]
 fn many_acls_share_one_budget() {
-    let path = format!("/acme/main/{}", "a".repeat(8192 - 11));
+    use edgegate_core::token::{ACL_SCAN_PASSES, ACL_SCAN_WINDOW};
+    // A path as long as the window: whole scans, as many as the passes.
+    let path = format!("/acme/main/{}", "a".repeat(ACL_SCAN_WINDOW - 11));
     let mut budget = AclBudget::for_path(&path);
     let mut tried = 0;
     while !budget.exhausted() {
         assert!(!acl_matches_within("/*Z*", &path, &mut budget));
         tried += 1;
-        assert!(tried <= 16, "the budget pays for a few full scans, not {tried}");
+        assert!(tried <= 4, "the budget pays for a few full scans, not {tried}");
     }
-    assert!(tried >= edgegate_core::token::ACL_SCAN_PASSES, "that many full scans fit: {tried}");
+    assert!(tried >= ACL_SCAN_PASSES, "that many full scans fit: {tried}");
     assert!(!acl_matches_within("/acme/*", &path, &mut budget), "spent: fails closed");
 
     // Through the gate: a scanning ACL, then the one that matches.
     let gate = gate("00112233445566778899aabbccddeeff", "");
-    let mut acls = vec!["/*Z*".to_string(); edgegate_core::token::ACL_SCAN_PASSES - 1];
+    let mut acls = vec!["/*Z*".to_string(); ACL_SCAN_PASSES - 1];
     acls.push("/acme/main/*".into());
     let claims = Claims { ip: None, start: None, expires: 100, scope: Scope::Acl(acls), id: None, data: None };
     let token = gate.sign(&claims).expect("sign");
     assert!(gate.verify(&token, &path, None, 50).is_ok());
+
+    // An 8 KB path: the budget is the same, so one ACL that must scan all of it fails
+    // closed, and the work is bounded by the window, not by the path.
+    let long = format!("/acme/main/{}", "a".repeat(8192 - 11));
+    let mut budget = AclBudget::for_path(&long);
+    assert!(!acl_matches_within("/acme/*Z*", &format!("{long}Z"), &mut AclBudget::for_path(&long)));
+    assert!(acl_matches_within(
+        "/acme/*Z*",
+        &format!("/acme/{}Z", "a".repeat(ACL_SCAN_WINDOW)),
+        &mut AclBudget::for_path(&long)
+    ));
+    assert!(!acl_matches_within("/*Z*", &long, &mut budget));
+    assert!(budget.exhausted(), "an 8 KB scan is more than the budget");
+    // Prefix ACLs scan nothing: exact at any length, after a failed scanning one too.
+    let mut acls = vec!["/*Z*".to_string()];
+    acls.push("/acme/main/*".into());
+    let claims = Claims { ip: None, start: None, expires: 100, scope: Scope::Acl(acls), id: None, data: None };
+    let token = gate.sign(&claims).expect("sign");
+    assert_eq!(gate.verify(&token, &long, None, 50).err(), Some(Reason::AclMismatch), "the scan spent it");
+    let claims = Claims {
+        ip: None,
+        start: None,
+        expires: 100,
+        scope: Scope::Acl(vec!["/acme/main/*".into()]),
+        id: None,
+        data: None,
+    };
+    assert!(gate.verify(&gate.sign(&claims).expect("sign"), &long, None, 50).is_ok());
+
     // As many as the longest token holds first: refused, whatever comes last.
     let mut acls = vec!["/*Z*".to_string(); 380];
     acls.push("/acme/main/*".into());
@@ -502,4 +533,12 @@ fn many_acls_share_one_budget() {
     let claims = Claims { ip: None, start: None, expires: 100, scope: Scope::Acl(many), id: None, data: None };
     let token = gate.sign(&claims).expect("sign");
     assert!(gate.verify(&token, "/dir39/a", None, 50).is_ok());
+    // Up to ACL_MAX_TRIES are tried, whatever the path: the last one that fits matches,
+    // one past it does not.
+    let max = edgegate_core::token::ACL_MAX_TRIES;
+    let many: Vec<String> = (0..=max).map(|i| format!("/dir{i}/*")).collect();
+    let claims = Claims { ip: None, start: None, expires: 100, scope: Scope::Acl(many), id: None, data: None };
+    let token = gate.sign(&claims).expect("sign");
+    assert!(gate.verify(&token, &format!("/dir{}/a", max - 1), None, 50).is_ok());
+    assert_eq!(gate.verify(&token, &format!("/dir{max}/a"), None, 50).err(), Some(Reason::AclMismatch));
 }

@@ -10,7 +10,9 @@
 //!   with a wrong HMAC, so every configured key hashes all of it;
 //! - `oversized-token`: 20 KB of token in a cookie, refused before it is decoded;
 //! - `escapes-and-cookies`: an 8 KB path of `%XX` escapes and `.` segments plus 20 KB of
-//!   cookies, none of them the token (locate, decode and canonicalise at their worst).
+//!   cookies, none of them the token (locate, decode and canonicalise at their worst);
+//! - `tiny-cookies`, `tiny-params`, `many-token-cookies`: the most items the limits hold
+//!   (`a=;`, `a&`, `__token__=;`), for the searches that look at each cookie or parameter.
 
 use criterion::{Criterion, black_box, criterion_group, criterion_main};
 use edgegate_core::token::MAX_TOKEN_BYTES;
@@ -69,13 +71,18 @@ fn bench(c: &mut Criterion) {
     // Signed hostile ACLs, as many as fit the longest token, against an 8 KB path. Each
     // shape makes the matcher scan the whole path; they differ in what a scanned byte
     // costs: a `?` run of one Shift-And word and one of two (the limit), a two-byte
-    // literal run (Two-Way's slowest shape here), many one-byte runs.
+    // literal run, many one-byte runs, a literal run too long for one word; and ACLs that
+    // each fail at once, as many as the budget lets through.
     let long_uri = format!("/acme/main/{}", "a".repeat(MAX_URI - 11));
     let shapes = [
         ("wildcard-run", "/*a?Z*".to_string()),
         ("wildcard-run-limit", format!("/*{}Z*", "?".repeat(edgegate_core::token::MAX_WILDCARD_RUN - 1))),
         ("literal-run", "/*Za*".to_string()),
         ("star-runs", format!("/*{}Z*", "a*".repeat(16))),
+        // A literal run longer than the one-word scan takes: Two-Way.
+        ("long-literal-run", format!("/*{}Z*", "a".repeat(80))),
+        // Many ACLs that fail without a scan: what each try costs.
+        ("many-tries", "/*Z".to_string()),
     ];
     for (name, shape) in shapes {
         let mut patterns = Vec::new();
@@ -122,6 +129,33 @@ fn bench(c: &mut Criterion) {
     let junk_refs: Vec<&str> = junk.iter().map(String::as_str).collect();
     group.bench_function("escapes-and-cookies", |b| {
         b.iter(|| decide(&gate, black_box(&view(&escaped, Some("a=1&b=2"), &junk_refs)), NOW))
+    });
+    // Cookies as short as they come, each starting like the token's name (`_=;` over and
+    // over, in header values of 1 KB): the most cookies 20 KB holds, and no block of them
+    // that the name search can pass over on its first byte.
+    let tiny: Vec<String> = (0..20).map(|_| "_=;".repeat(340)).collect();
+    let tiny_refs: Vec<&str> = tiny.iter().map(String::as_str).collect();
+    group.bench_function("tiny-cookies", |b| {
+        b.iter(|| decide(&gate, black_box(&view(normal_uri, None, &tiny_refs)), NOW))
+    });
+    // Parameters as short as they come, to the uri limit, none of them the token.
+    let tiny_query = "a&".repeat(MAX_URI / 2 - 40);
+    group.bench_function("tiny-params", |b| {
+        b.iter(|| decide(&gate, black_box(&view(normal_uri, Some(&tiny_query), &[])), NOW))
+    });
+    // Token cookies as short as they come (`__token__=;`): every one is stripped.
+    let token_cookies: Vec<String> = (0..20).map(|_| "__token__=;".repeat(93)).collect();
+    let token_cookie_refs: Vec<&str> = token_cookies.iter().map(String::as_str).collect();
+    group.bench_function("many-token-cookies", |b| {
+        b.iter(|| decide(&gate, black_box(&view(normal_uri, None, &token_cookie_refs)), NOW))
+    });
+    // The same behind a valid token: forwarded, so every token cookie is stripped.
+    let mut valid_then_many = vec![format!("__token__={normal_token}")];
+    valid_then_many.extend(token_cookies.iter().take(19).cloned());
+    let valid_then_many_refs: Vec<&str> = valid_then_many.iter().map(String::as_str).collect();
+    assert!(matches!(decide(&gate, &view(normal_uri, None, &valid_then_many_refs), NOW), Outcome::Forward(_)));
+    group.bench_function("forwarded-many-token-cookies", |b| {
+        b.iter(|| decide(&gate, black_box(&view(normal_uri, None, &valid_then_many_refs)), NOW))
     });
     group.finish();
 }

@@ -8,6 +8,7 @@ use alloc::vec::Vec;
 use edgegate_core::locate::{LocateOptions, locate};
 use edgegate_core::path::{canonicalize_with, encode_forward};
 use edgegate_core::redact::redact;
+use edgegate_core::scan::{Class, below, eq, find};
 use edgegate_core::token::ParsedToken;
 use edgegate_core::{Gate, Reason};
 
@@ -101,17 +102,31 @@ pub fn log_line(reason: Reason, request: &RequestView<'_>, path: &str, token_id:
     line
 }
 
+/// The bytes a JSON string cannot hold as they are: control bytes, `"` and `\`.
+#[derive(Clone, Copy, Debug)]
+struct JsonEscaped;
+
+impl Class for JsonEscaped {
+    #[inline(always)]
+    fn byte(self, b: u8) -> bool {
+        b < 0x20 || b == b'"' || b == b'\\'
+    }
+    #[inline(always)]
+    fn word(self, word: u64) -> u64 {
+        below(word, 0x20) | eq(word, b'"') | eq(word, b'\\')
+    }
+}
+
 /// Appends `text` as a JSON string, escaping as serde_json does: `"` and `\`, the short
 /// forms of `\n \r \t \b \f`, any other control byte as `\u00xx`; all else as it is.
 /// Every log line of every runtime writes its strings through this (`serve`'s access
 /// line too).
 pub fn push_json_string(out: &mut String, text: &str) {
-    use edgegate_core::scan::{below, eq, find};
     let bytes = text.as_bytes();
     out.push('"');
     let mut at = 0;
     loop {
-        let run = find(&bytes[at..], |w| below(w, 0x20) | eq(w, b'"') | eq(w, b'\\'));
+        let run = find(&bytes[at..], JsonEscaped);
         // The search stops only at ASCII bytes or the end: character boundaries.
         out.push_str(&text[at..at + run]);
         at += run;
@@ -176,8 +191,8 @@ pub fn decide(gate: &Gate, request: &RequestView<'_>, now: u64) -> Outcome {
     }
     Outcome::Forward(Forward {
         uri: encode_forward(path, gate.s3_plus_fix()),
+        cookies: located.cookies(gate.token_name()),
         querystring: located.querystring,
-        cookies: located.cookies,
     })
 }
 
@@ -187,6 +202,11 @@ mod tests {
     use alloc::format;
     use alloc::vec::Vec;
     use serde::Serialize;
+
+    #[test]
+    fn json_escaped_class_is_one_set() {
+        edgegate_core::scan::check_class(JsonEscaped);
+    }
 
     /// The log line as serde_json wrote it before: the reference for `log_line`.
     #[derive(Serialize)]
@@ -214,7 +234,7 @@ mod tests {
     }
 
     /// Every ASCII byte and a few wider characters, alone and in runs that straddle the
-    /// scan's eight-byte words, in every field, with and without a token id: the same
+    /// scan's eight-byte words and 64-byte blocks, in every field, with and without a token id: the same
     /// text as serde_json.
     #[test]
     fn log_line_is_what_serde_json_writes() {
@@ -226,6 +246,8 @@ mod tests {
         for (i, a) in singles.iter().enumerate() {
             let b = &singles[(i * 7 + 3) % singles.len()];
             texts.push(format!("/pool/{a}x{b}{a}/{}", "y".repeat(i % 11)));
+            // Past the first word and into the 64-byte blocks and their tails.
+            texts.push(format!("/pool/{}{a}{}{b}", "y".repeat(i % 150), "z".repeat(i % 67)));
         }
         texts.push(String::new());
         for text in &texts {
