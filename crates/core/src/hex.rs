@@ -32,6 +32,14 @@ pub fn value(b: u8) -> Option<u8> {
     (value != 0xFF).then_some(value)
 }
 
+/// The byte that two hex digits (either case) spell, high digit first: one test for both
+/// (a non-digit's table entry has its high bits set).
+#[inline(always)]
+pub(crate) fn pair(hi: u8, lo: u8) -> Option<u8> {
+    let (hi, lo) = (VALUES[usize::from(hi)], VALUES[usize::from(lo)]);
+    ((hi | lo) & 0xF0 == 0).then_some(hi << 4 | lo)
+}
+
 /// Appends `bytes` as lower-case hex.
 ///
 /// ```

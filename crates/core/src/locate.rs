@@ -253,9 +253,11 @@ fn before_cookie_name(b: u8) -> bool {
 
 /// A byte that may follow a cookie's whole name: `=`, the separator, or the first byte of
 /// whitespace, which the name is trimmed of (ASCII, or a character led by 0xC2, 0xE1,
-/// 0xE2 or 0xE3, the lead bytes of every other `char::is_whitespace`).
+/// 0xE2 or 0xE3, the lead bytes of every other `char::is_whitespace`). A superset, cheap
+/// to test for 64 bytes at once (every control byte, every lead byte from 0xC2 to
+/// 0xE3): each hit is checked exactly after.
 fn after_cookie_name(b: u8) -> bool {
-    matches!(b, b'=' | b';' | b'\t'..=b'\r' | b' ' | 0xC2 | 0xE1 | 0xE2 | 0xE3)
+    b == b'=' || b == b';' || b <= b' ' || b.wrapping_sub(0xC2) <= 0xE3 - 0xC2
 }
 
 /// The cookies named `token_name` in one header value, in order: the byte range of each

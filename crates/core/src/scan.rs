@@ -102,20 +102,20 @@ const LONG: usize = 2 * BLOCK;
 /// viewer can make long (a path, a log field, a scanned ACL run).
 #[inline(always)]
 pub fn find<C: Class>(bytes: &[u8], class: C) -> usize {
-    if bytes.len() < LONG { find_near(bytes, class) } else { find_long(bytes, class) }
-}
-
-/// [`find`] for a long text: the first word alone, since a member close by is common;
-/// then 64-byte blocks; then words.
-#[inline(never)]
-fn find_long<C: Class>(bytes: &[u8], class: C) -> usize {
-    let Some(first) = bytes.get(..8) else {
+    if bytes.len() < LONG {
         return find_near(bytes, class);
-    };
-    let found = class.word(load(first));
+    }
+    // The first word alone, here: a member close by is common, and needs no call.
+    let found = class.word(load(&bytes[..8]));
     if found != 0 {
         return (found.trailing_zeros() / 8) as usize;
     }
+    find_long(bytes, class)
+}
+
+/// [`find`] for a long text whose first word holds no member: 64-byte blocks, then words.
+#[inline(never)]
+fn find_long<C: Class>(bytes: &[u8], class: C) -> usize {
     let mut at = 8;
     while let Some(block) = bytes.get(at..at + BLOCK) {
         let block: &[u8; BLOCK] = block.try_into().unwrap_or(&[0; BLOCK]);
@@ -283,12 +283,15 @@ impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> NameHits<'_, '_, B, A> {
 
     fn whole(&self, p: usize) -> bool {
         let (text, n) = (self.text, self.name.len());
-        text.get(p..p + n) == Some(self.name)
+        // The first byte alone rules most positions out, without a call to compare.
+        text.get(p) == self.name.first()
+            && text.get(p..p + n) == Some(self.name)
             && (p == 0 || (self.before)(text[p - 1]))
             && text.get(p + n).is_none_or(|&b| (self.after)(b))
     }
 
     /// Hits among positions `p..p + BLOCK`, which need bytes `p - 1 .. p + BLOCK + n`.
+    #[inline(never)]
     fn block(&self, p: usize) -> u64 {
         let n = self.name.len();
         let window = &self.text[p - 1..p + BLOCK + n];
@@ -305,23 +308,43 @@ impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> NameHits<'_, '_, B, A> {
         for i in 0..BLOCK {
             hit[i] &= (self.after)(trail[i]);
         }
-        for (k, &c) in self.name.iter().enumerate().skip(1) {
-            let Ok(lane) = <&[u8; BLOCK]>::try_from(&window[k + 1..k + 1 + BLOCK]) else { break };
+        // The name's bytes four at a time: `hit` makes a round trip through memory per
+        // step, and that chain, not the compares, is what a step costs.
+        let lane = |k: usize| <&[u8; BLOCK]>::try_from(&window[k + 1..k + 1 + BLOCK]).unwrap_or(&[0; BLOCK]);
+        let name = self.name;
+        let mut k = 1;
+        while k + 4 <= n {
+            let (l0, l1, l2, l3) = (lane(k), lane(k + 1), lane(k + 2), lane(k + 3));
+            let (c0, c1, c2, c3) = (name[k], name[k + 1], name[k + 2], name[k + 3]);
             for i in 0..BLOCK {
-                hit[i] &= lane[i] == c;
+                hit[i] &= (l0[i] == c0) & (l1[i] == c1) & (l2[i] == c2) & (l3[i] == c3);
             }
+            k += 4;
+        }
+        while k < n {
+            let (l0, c0) = (lane(k), name[k]);
+            for i in 0..BLOCK {
+                hit[i] &= l0[i] == c0;
+            }
+            k += 1;
         }
         // No early exit above: that is what lets it become vector code.
         if !hit.iter().fold(false, |any, &h| any | h) {
             return 0;
         }
-        hit.iter().enumerate().fold(0, |mask, (i, &h)| mask | (u64::from(h) << i))
+        // Eight flags to eight bits: the multiply moves byte i's low bit to bit 56 + i,
+        // and no two partial products meet.
+        hit.chunks_exact(8).enumerate().fold(0, |mask, (i, flags)| {
+            let word = flags.iter().rev().fold(0u64, |word, &flag| word << 8 | u64::from(flag));
+            mask | (word.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i)
+        })
     }
 }
 
 impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> Iterator for NameHits<'_, '_, B, A> {
     type Item = usize;
 
+    #[inline]
     fn next(&mut self) -> Option<usize> {
         let (len, n) = (self.text.len(), self.name.len());
         loop {

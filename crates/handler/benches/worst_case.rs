@@ -125,6 +125,18 @@ fn bench(c: &mut Criterion) {
     while escaped.len() < MAX_URI - 16 {
         escaped.push_str("/.%2E%41%42");
     }
+    // As many `.` segments as fit, each cut out of the path: back to back, and with a
+    // segment to keep between them (a copy per cut).
+    for (name, unit) in [("dot-segments", "/."), ("dot-segments-kept", "/a/.")] {
+        let mut dots = String::from("/acme/main");
+        while dots.len() < MAX_URI - 8 {
+            dots.push_str(unit);
+        }
+        dots.push_str("/a.deb");
+        let outcome = decide(&gate, &view(&dots, None, &[]), NOW);
+        assert!(matches!(&outcome, Outcome::Deny(d) if d.reason.code() == "missing-token"), "{outcome:?}");
+        group.bench_function(name, |b| b.iter(|| decide(&gate, black_box(&view(&dots, None, &[])), NOW)));
+    }
     let junk: Vec<String> = (0..200).map(|i| format!("c{i}={}", "v".repeat(90))).collect();
     let junk_refs: Vec<&str> = junk.iter().map(String::as_str).collect();
     group.bench_function("escapes-and-cookies", |b| {
