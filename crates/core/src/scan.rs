@@ -283,9 +283,10 @@ impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> NameHits<'_, '_, B, A> {
 
     fn whole(&self, p: usize) -> bool {
         let (text, n) = (self.text, self.name.len());
-        // The first byte alone rules most positions out, without a call to compare.
+        // The first byte alone rules most positions out; the rest is compared here, not
+        // by a call (a name is short, and this runs once or twice per cookie value).
         text.get(p) == self.name.first()
-            && text.get(p..p + n) == Some(self.name)
+            && text.get(p..p + n).is_some_and(|at| at.iter().zip(self.name).all(|(a, b)| a == b))
             && (p == 0 || (self.before)(text[p - 1]))
             && text.get(p + n).is_none_or(|&b| (self.after)(b))
     }

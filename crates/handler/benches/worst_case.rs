@@ -150,6 +150,22 @@ fn bench(c: &mut Criterion) {
     group.bench_function("tiny-cookies", |b| {
         b.iter(|| decide(&gate, black_box(&view(normal_uri, None, &tiny_refs)), NOW))
     });
+    // Both limits at once, each stage at its worst found: the costliest path shape and
+    // 20 KB of cookies that all start like the token's name, in values of 93 bytes (per
+    // value, the name search pays for two blocks).
+    let mut kept_dots = String::from("/acme/main");
+    while kept_dots.len() < MAX_URI - 8 {
+        kept_dots.push_str("/a/.");
+    }
+    kept_dots.push_str("/a.deb");
+    let short_values: Vec<String> = (0..MAX_HEADERS / 100).map(|_| "_=;".repeat(31)).collect();
+    let short_value_refs: Vec<&str> = short_values.iter().map(String::as_str).collect();
+    group.bench_function("combined-dots-and-cookies", |b| {
+        b.iter(|| decide(&gate, black_box(&view(&kept_dots, None, &short_value_refs)), NOW))
+    });
+    group.bench_function("combined-escapes-and-cookies", |b| {
+        b.iter(|| decide(&gate, black_box(&view(&escaped, None, &short_value_refs)), NOW))
+    });
     // Parameters as short as they come, to the uri limit, none of them the token.
     let tiny_query = "a&".repeat(MAX_URI / 2 - 40);
     group.bench_function("tiny-params", |b| {
