@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use core::ops::Range;
 
 use crate::path::percent_decode;
-use crate::scan::{Byte, find, find_names};
+use crate::scan::{Byte, find, find_names, find_near};
 use crate::token::MalformedError;
 
 /// Which part of the request carried the token that was used.
@@ -288,7 +288,12 @@ fn token_cookies<'c, 'n>(
                 from = at + 1;
                 continue;
             }
-            let end = at + find(&bytes[at..], Byte(b';'));
+            // The end of the cookie: within a few words for most, or a block search.
+            let near = &bytes[at..bytes.len().min(at + 32)];
+            let end = match find_near(near, Byte(b';')) {
+                n if n < near.len() => at + n,
+                _ => at + near.len() + find(&bytes[at + near.len()..], Byte(b';')),
+            };
             from = end;
             let after = at + token_name.len();
             // `at` starts an ASCII name, `after` is at an ASCII byte or the end, and `end`

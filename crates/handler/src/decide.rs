@@ -72,7 +72,7 @@ pub enum Outcome {
 /// knows the token name, or knows that it does not).
 ///
 /// Written directly rather than through serde_json: the path may be 8 KB a viewer chose,
-/// and a word-at-a-time scan for the bytes JSON must escape costs a fraction of a
+/// and a block search for the bytes JSON must escape (`scan::find`) costs a fraction of a
 /// per-byte escape table. The text is byte for byte what serde_json writes for the same
 /// fields (`log_line_is_what_serde_json_writes`).
 pub fn log_line(reason: Reason, request: &RequestView<'_>, path: &str, token_id: Option<&str>) -> String {
