@@ -20,9 +20,9 @@ run:
 build:
 	$(CARGO) build --workspace --all-targets
 
-## Lambda@Edge module (wasm32, size-optimised profile).
+## Lambda@Edge module (wasm32, `wasm` profile, WebAssembly SIMD as deploy/build.rs builds it).
 wasm:
-	$(CARGO) build -p edgegate-handler --lib --target wasm32-unknown-unknown --profile wasm
+	RUSTFLAGS=-Ctarget-feature=+simd128 $(CARGO) build -p edgegate-handler --lib --target wasm32-unknown-unknown --profile wasm
 
 bundle: build
 	$(CARGO) run --quiet -p edgegate -- bundle --config fixtures/config/edgegate.toml --out target/edgegate-bundle.zip

@@ -67,8 +67,11 @@ fn main() -> ExitCode {
         }
     }
     // Same module bytes whatever the machine's CARGO_HOME or checkout path: panic locations
-    // inside dependencies otherwise embed them.
-    let mut flags = vec![format!("--remap-path-prefix={}=/edgegate", root.display())];
+    // inside dependencies otherwise embed them. And WebAssembly SIMD, so that the block
+    // searches of `edgegate_core::scan` become vector code (Cargo.toml's `[profile.wasm]`
+    // says why). tests/e2e/45-repro.sh passes the same flags.
+    let mut flags =
+        vec![format!("--remap-path-prefix={}=/edgegate", root.display()), "-Ctarget-feature=+simd128".to_string()];
     if let Some(home) = cargo_home() {
         flags.push(format!("--remap-path-prefix={}=/cargo", home.display()));
     }

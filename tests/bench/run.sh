@@ -38,7 +38,7 @@ for case in cases:
 print(f"worst case: slowest is {worst[1]}, {worst[0]/normal:.1f}x normal")
 PY
 
-echo "=== node handler: bundle index.mjs + edgegate.wasm vs a plain node:crypto verifier; bundle size"
+echo "=== node handler: bundle index.mjs + edgegate.wasm vs a plain node:crypto verifier; hostile requests; bundle size"
 (
   cargo build --quiet -p edgegate
   tmp=$(mktemp -d)
@@ -46,6 +46,8 @@ echo "=== node handler: bundle index.mjs + edgegate.wasm vs a plain node:crypto 
   target/debug/edgegate --output json bundle --config fixtures/config/edgegate.toml --out "$tmp/edgegate.zip" > "$tmp/bundle.json"
   python3 -m zipfile -e "$tmp/edgegate.zip" "$tmp/bundle"
   node tests/bench/node-handler.mjs "$tmp/bundle"
+  # The worst case as Lambda@Edge runs it (WASM + marshalling), against normal.
+  node tests/bench/node-hostile.mjs "$tmp/bundle"
   node -e '
     const { size } = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     const goal = 150 * 1024;

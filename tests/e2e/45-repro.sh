@@ -22,7 +22,7 @@ build() {
   git ls-files -z | xargs -0 cp --parents -t "$src"
   (
     cd "$src"
-    env -u RUSTFLAGS CARGO_ENCODED_RUSTFLAGS="--remap-path-prefix=$src=/edgegate"$'\x1f'"--remap-path-prefix=$cargo_home=/cargo" \
+    env -u RUSTFLAGS CARGO_ENCODED_RUSTFLAGS="--remap-path-prefix=$src=/edgegate"$'\x1f'"-Ctarget-feature=+simd128"$'\x1f'"--remap-path-prefix=$cargo_home=/cargo" \
       cargo build --quiet --locked -p edgegate-handler --lib --target wasm32-unknown-unknown --profile wasm \
       --target-dir "$target"
   )
