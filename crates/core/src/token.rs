@@ -479,27 +479,24 @@ impl AclBudget {
 
     /// One more ACL tried; false when none is left.
     fn try_one(&mut self) -> bool {
-        match self.tries.checked_sub(1) {
-            Some(tries) if !self.spent => {
-                self.tries = tries;
-                true
-            }
-            _ => {
-                self.spent = true;
-                false
-            }
-        }
+        Self::take(&mut self.tries, 1, &mut self.spent)
     }
 
     /// Takes `units` of scanning; on overdraft the budget is spent and the answer false.
     fn charge(&mut self, units: usize) -> bool {
-        match self.scan.checked_sub(units) {
-            Some(scan) if !self.spent => {
-                self.scan = scan;
+        Self::take(&mut self.scan, units, &mut self.spent)
+    }
+
+    /// Takes `n` from `left`, or, when that is more than is left (or the budget is spent
+    /// already), marks the budget spent and answers false.
+    fn take(left: &mut usize, n: usize, spent: &mut bool) -> bool {
+        match left.checked_sub(n) {
+            Some(rest) if !*spent => {
+                *left = rest;
                 true
             }
             _ => {
-                self.spent = true;
+                *spent = true;
                 false
             }
         }
