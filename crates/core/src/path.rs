@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::config::EncodedSlash;
-use crate::scan::{Byte, Class, below, eq, find};
+use crate::scan::{BLOCK, Byte, Class, below, block_bits, eq, find};
 
 /// Longest raw `uri` the gate accepts (SPEC §3 step 1).
 pub const MAX_PATH_BYTES: usize = 8192;
@@ -216,7 +216,6 @@ pub fn canonicalize_with(raw: &str, encoded_slash: EncodedSlash) -> Result<Strin
 /// segment costs a step of its own, and it moves the bytes before it in a short fixed
 /// copy rather than a call. Most paths come back as they are.
 fn remove_dot_segments(path: String) -> Result<String, PathError> {
-    const BLOCK: usize = 64;
     let bytes = path.as_bytes();
     let len = bytes.len();
     let mut cuts = DotCuts { bytes, out: Vec::new(), read: 0, write: 0 };
@@ -239,15 +238,11 @@ fn remove_dot_segments(path: String) -> Result<String, PathError> {
             if double {
                 return Err(PathError::DotDot);
             }
-            // Flags to bits, eight at a time (the multiply moves byte i's low bit to bit
-            // 56 + i), then one step per `.` segment.
-            for (word, flags) in single.chunks_exact(8).enumerate() {
-                let flags = flags.iter().rev().fold(0u64, |w, &f| w << 8 | u64::from(f));
-                let mut bits = flags.wrapping_mul(0x0102_0408_1020_4080) >> 56;
-                while bits != 0 {
-                    cuts.cut(p + 8 * word + bits.trailing_zeros() as usize);
-                    bits &= bits - 1;
-                }
+            // One step per `.` segment.
+            let mut bits = block_bits(&single);
+            while bits != 0 {
+                cuts.cut(p + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
             }
         }
         p += BLOCK;

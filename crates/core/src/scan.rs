@@ -86,7 +86,7 @@ impl Class for Either {
 /// Bytes a long search tests per step. Sixty-four byte tests folded into one answer are
 /// four 16-byte vector compares and one branch: about three times the speed of SWAR
 /// words, measured on 8 KB texts (a one-word step is a branch per eight bytes).
-const BLOCK: usize = 64;
+pub(crate) const BLOCK: usize = 64;
 
 #[inline(always)]
 fn load(chunk: &[u8]) -> u64 {
@@ -334,13 +334,18 @@ impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> NameHits<'_, '_, B, A> {
         if !hit.iter().fold(false, |any, &h| any | h) {
             return 0;
         }
-        // Eight flags to eight bits: the multiply moves byte i's low bit to bit 56 + i,
-        // and no two partial products meet.
-        hit.chunks_exact(8).enumerate().fold(0, |mask, (i, flags)| {
-            let word = flags.iter().rev().fold(0u64, |word, &flag| word << 8 | u64::from(flag));
-            mask | (word.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i)
-        })
+        block_bits(&hit)
     }
+}
+
+/// A block's flags as a mask, bit `i` for flag `i`: eight at a time, the multiply moving
+/// byte i's low bit to bit 56 + i with no two partial products meeting.
+#[inline(always)]
+pub(crate) fn block_bits(flags: &[bool; BLOCK]) -> u64 {
+    flags.chunks_exact(8).enumerate().fold(0, |mask, (i, flags)| {
+        let word = flags.iter().rev().fold(0u64, |word, &flag| word << 8 | u64::from(flag));
+        mask | (word.wrapping_mul(0x0102_0408_1020_4080) >> 56) << (8 * i)
+    })
 }
 
 impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> Iterator for NameHits<'_, '_, B, A> {
