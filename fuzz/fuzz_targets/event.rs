@@ -1,13 +1,14 @@
 //! Arbitrary bytes as a Lambda@Edge event: the serde event types and the whole event
 //! handling never panic; without a configuration nothing is ever forwarded; with one, a
-//! forward carries a canonical `uri` and no token parameter or cookie. Seeds: the event
+//! forward carries a canonical `uri` and no token parameter or cookie; the text read
+//! straight into the event types is answered as its `Value` is. Seeds: the event
 //! fixtures (fixtures/events), judged with the fixture configuration at their time.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use edgegate_handler::event::{Event, HandlerResult};
-use edgegate_handler::{Gate, GateState, gate_from_json, handle_event_json};
+use edgegate_handler::{Gate, GateState, Handled, gate_from_json, handle_event_json, handle_event_value};
 use libfuzzer_sys::fuzz_target;
 
 /// Inside every fixture token's validity (fixtures/events/README.md).
@@ -46,4 +47,11 @@ fuzz_target!(|data: &[u8]| {
     assert!(!matches!(missing.result, HandlerResult::Forward(_)), "forwarded without a configuration");
     let ready = handle_event_json(GateState::Ready(gate()), text, NOW);
     check_forward(&ready.result);
+    // `handle_event_json` reads the text straight into the event types when they take
+    // it: the answer must be the one a `Value` of the same text gets.
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text) {
+        let answer = |handled: &Handled| (serde_json::to_value(&handled.result).ok(), handled.log.clone());
+        let through_value = handle_event_value(GateState::Ready(gate()), &value, NOW);
+        assert_eq!(answer(&ready), answer(&through_value), "the two JSON ways disagree");
+    }
 });

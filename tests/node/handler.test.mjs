@@ -408,6 +408,28 @@ test('non-ASCII request text is passed as UTF-8 and re-encoded', async () => {
   assert.equal(result.querystring, '');
 });
 
+// index.mjs writes the cookie values in one piece when they are all ASCII, value by value
+// otherwise: each value must come back as sent (less the token cookie) either way, and a
+// value ending in a lone surrogate must not pair with the next one's (each is U+FFFD).
+test('cookie values are written in one piece, or one by one when not ASCII', async () => {
+  const { handler } = await loadHandler();
+  const now = 1_800_000_000;
+  const token = sign(`exp=${now + 60}~acl=/acme/*`);
+  const many = Array.from({ length: 300 }, (_, i) => `c${i}=${'v'.repeat(i % 7)}`);
+  const shapes = [
+    ['ascii, the token in the 200th value', many.slice(0, 199), many.slice(199)],
+    ['non-ASCII before and after', ['a=café', 'b=☃ ☃'], ['c=😀', 'd=ü']],
+    ['lone surrogates at a value boundary', ['x=1', 'b=\uD83D'], ['\uDE00c=1', 'z=2']],
+  ];
+  for (const [label, before, after] of shapes) {
+    const cookie = [...before, `__token__=${token}`, ...after].map((value) => ({ key: 'Cookie', value }));
+    const { result, logs } = await invoke(handler, viewerEvent({ uri: '/acme/main/pool/a.deb', headers: { cookie } }), now);
+    assert.deepStrictEqual(logs, [], label);
+    const kept = [...before, ...after].map((value) => ({ key: 'Cookie', value: value.toWellFormed() }));
+    assert.deepStrictEqual(result.headers.cookie, kept, label);
+  }
+});
+
 // Minimal zip reader: the central directory's entries (name, time, date, mode, method).
 function zipEntries(zip) {
   const eocd = zip.lastIndexOf(Buffer.from([0x50, 0x4b, 0x05, 0x06]));

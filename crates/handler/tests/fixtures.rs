@@ -304,3 +304,48 @@ fn misconfigured_origin_responses_pass_unchanged() {
     }
     assert!(count >= MIN_ORIGIN_CASES);
 }
+
+/// `handle_event_json` reads the text straight into the event types and takes the way
+/// through a `Value` only for text they refuse: both ways must give the same answer, on
+/// every fixture and on odd spellings of each (keys given twice, wrong types, missing
+/// fields), which the direct way refuses or reads differently from a `Value`.
+#[test]
+fn the_direct_json_path_answers_as_the_value_path() {
+    let root = root();
+    let gate = gate(&root.join("fixtures/config/edgegate.json")).unwrap();
+    let answer = |handled: Handled| (serde_json::to_value(&handled.result).unwrap(), handled.log);
+    let mut cases = cases(&root.join("fixtures/events"));
+    cases.extend(support::cases(&root.join("fixtures/events/origin-response")));
+    let variants: [(&str, &str, &str); 9] = [
+        ("a key given twice (the last one counts)", "\"method\": \"GET\"", "\"method\": \"PUT\", \"method\": \"GET\""),
+        (
+            "a key given twice (the first one is refused)",
+            "\"method\": \"GET\"",
+            "\"method\": \"GET\", \"method\": \"DELETE\"",
+        ),
+        ("a uri given twice", "\"uri\": \"", "\"uri\": \"/acme/other\", \"uri\": \""),
+        ("a header value given twice", "\"value\": \"", "\"value\": \"x\", \"value\": \""),
+        ("a record given twice", "\"cf\": {", "\"cf\": {}, \"cf\": {"),
+        ("a number for the method", "\"method\": \"GET\"", "\"method\": 7"),
+        ("no method", "\"method\": \"GET\",", ""),
+        ("null config", "\"config\": {", "\"config\": null, \"x\": {"),
+        ("an eventType given twice", "\"eventType\": \"", "\"eventType\": \"origin-response\", \"eventType\": \""),
+    ];
+    let mut compared = 0;
+    for case in &cases {
+        let mut texts = vec![("as written", case.event_text.clone())];
+        for (label, from, to) in variants {
+            if case.event_text.contains(from) {
+                texts.push((label, case.event_text.replacen(from, to, 1)));
+            }
+        }
+        for (label, text) in texts {
+            let direct = answer(handle_event_json(GateState::Ready(&gate), &text, case.now));
+            let value: Value = serde_json::from_str(&text).unwrap();
+            let through_value = answer(handle_event_value(GateState::Ready(&gate), &value, case.now));
+            assert_eq!(direct, through_value, "{} ({label})", case.name);
+            compared += 1;
+        }
+    }
+    assert!(compared > 5 * cases.len(), "only {compared} texts compared");
+}
