@@ -40,6 +40,8 @@ pub struct Shape {
     pub uri: String,
     pub query: Option<String>,
     pub cookies: Vec<String>,
+    /// Other headers (name, value), in the event only: `decide` never reads them.
+    pub headers: Vec<(String, String)>,
     pub expect: Expect,
 }
 
@@ -52,7 +54,7 @@ impl std::fmt::Debug for Shape {
 
 impl Shape {
     fn new(name: &str, uri: &str, query: Option<String>, cookies: Vec<String>, expect: Expect) -> Shape {
-        let shape = Shape { name: name.to_string(), uri: uri.to_string(), query, cookies, expect };
+        let shape = Shape { name: name.to_string(), uri: uri.to_string(), query, cookies, headers: vec![], expect };
         assert!(shape.uri.len() + shape.query.as_ref().map_or(0, |q| q.len() + 1) <= MAX_URI, "{name}: uri too long");
         // Each value as one cookie of a header (`; ` between them), as an HTTP/2 viewer's
         // crumbs are joined.
@@ -67,6 +69,13 @@ impl Shape {
             "host": [{"key": "Host", "value": "d111111abcdef8.cloudfront.net"}],
             "user-agent": [{"key": "User-Agent", "value": "Debian APT-HTTP/1.3 (2.6.1)"}],
         });
+        for (name, value) in &self.headers {
+            let entry = json!({"key": name, "value": value});
+            match headers[name.as_str()].as_array_mut() {
+                Some(entries) => entries.push(entry),
+                None => headers[name.as_str()] = json!([entry]),
+            }
+        }
         if !self.cookies.is_empty() {
             let values: Vec<_> = self.cookies.iter().map(|value| json!({"key": "Cookie", "value": value})).collect();
             headers["cookie"] = values.into();
@@ -210,5 +219,13 @@ pub fn shapes(gate: &Gate, now: u64) -> Vec<Shape> {
     let mut valid_then_many = vec![format!("__token__={normal_token}")];
     valid_then_many.extend(token_cookies.into_iter().take(19));
     out.push(Shape::new("forwarded-many-token-cookies", normal_uri, None, valid_then_many, Expect::Forward));
+    // Headers as short as they come (`a:b`), as many as 20 KB holds: under one name, and
+    // each under its own. `decide` reads none of them; the event's decoding reads them all.
+    let mut valid = Shape::new("many-headers-one-name", normal_uri, out[0].query.clone(), vec![], Expect::Forward);
+    valid.headers = (0..MAX_HEADERS / 5).map(|_| ("a".to_string(), "b".to_string())).collect();
+    out.push(valid);
+    let mut valid = Shape::new("many-header-names", normal_uri, out[0].query.clone(), vec![], Expect::Forward);
+    valid.headers = (0..MAX_HEADERS / 8).map(|i| (format!("a{i}"), "b".to_string())).collect();
+    out.push(valid);
     out
 }

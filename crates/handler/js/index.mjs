@@ -114,25 +114,20 @@ function field(object, name, fallback) {
   throw new TypeError(`event field ${name} is not a string`);
 }
 
-// Names of the cookie headers (matched case-insensitively, as `CfRequest::cookie_values`),
-// in the byte order of the Rust BTreeMap so that values are passed in the same order.
-function cookieNames(headers) {
-  let names = null;
-  for (const name in headers) {
-    if (name.length === 6 && asciiLower(name) === 'cookie') {
-      if (names === null) names = [name];
-      else names.push(name);
-    }
-  }
-  if (names !== null && names.length > 1) names.sort();
-  return names;
+// Names of the cookie headers (matched case-insensitively, as `CfRequest::cookie_values`;
+// noted by `checkShape`), in the byte order of the Rust BTreeMap so that values are passed
+// in the same order. `null`: none.
+function cookieNames(found) {
+  if (found.length === 0) return null;
+  if (found.length > 1) found.sort();
+  return found;
 }
 
 // Writes what the Rust side reads of a request into the input region (layout in wasm.rs)
 // and returns what a forward edits: the headers, the cookie header names (null: none) and
 // the querystring. `withCookies` false writes no cookie values (an origin response's class
 // does not depend on them).
-function writeInput(g, request, config, withCookies) {
+function writeInput(g, request, config, withCookies, cookieHeaders) {
   const method = field(request, 'method');
   const uri = field(request, 'uri');
   const query = request.querystring;
@@ -145,7 +140,7 @@ function writeInput(g, request, config, withCookies) {
   const distributionId = field(config, 'distributionId', '');
   const headers = request.headers === undefined ? {} : request.headers;
   if (headers === null || typeof headers !== 'object') throw new TypeError('event field headers is not an object');
-  const names = cookieNames(headers);
+  const names = cookieNames(cookieHeaders);
   const cookies = [];
   if (names !== null && withCookies) {
     for (const name of names) {
@@ -223,20 +218,36 @@ function optionalString(object, name, nullable) {
   if (value === undefined || typeof value === 'string' || (nullable && value === null)) return;
   throw new TypeError(`event field ${name} has the wrong type`);
 }
-function checkHeaders(headers, nullable) {
+// One pass over a headers object: a request may hold thousands of headers (`a:b` 2,500
+// times fits CloudFront's 20 KB), and each pass over their names costs about 50 ns a name.
+// Notes, in `seen` (when given), the names that are `cookie` in ASCII case and the entries
+// whose `key` is null.
+function checkHeaders(headers, nullable, seen) {
   if (headers === undefined || (nullable && headers === null)) return;
   if (!isObject(headers)) throw new TypeError('event field headers is not an object');
   for (const name in headers) {
     const entries = headers[name];
     if (!Array.isArray(entries)) throw new TypeError('event header is not a list');
+    if (seen !== undefined && name.length === 6 && asciiLower(name) === 'cookie') seen.cookies.push(name);
     for (const entry of entries) {
       if (!isObject(entry) || typeof entry.value !== 'string') throw new TypeError('event header entry has no value');
-      optionalString(entry, 'key', true);
+      const key = entry.key;
+      if (key === null) {
+        if (seen !== undefined) seen.nullKeys.push(entry);
+      } else if (key !== undefined && typeof key !== 'string') {
+        throw new TypeError('event field key has the wrong type');
+      }
     }
   }
 }
+// Returns the names of record 0's request cookie headers (for `writeInput`).
 function checkShape(event) {
   if (!isObject(event) || !Array.isArray(event.Records)) throw new TypeError('event has no Records list');
+  // What record 0's headers hold (the only record read): its cookie header names and the
+  // entries whose `key` is null, in the request and in the response.
+  const request0 = { cookies: [], nullKeys: [] };
+  const response0 = { cookies: [], nullKeys: [] };
+  let first = true;
   for (const record of event.Records) {
     if (!isObject(record) || !isObject(record.cf)) throw new TypeError('event record has no cf object');
     const { config, request, response } = record.cf;
@@ -250,12 +261,13 @@ function checkShape(event) {
     }
     optionalString(request, 'clientIp', false);
     optionalString(request, 'querystring', true);
-    checkHeaders(request.headers, false);
+    checkHeaders(request.headers, false, first ? request0 : undefined);
     if (response !== undefined && response !== null) {
       if (!isObject(response) || typeof response.status !== 'string') throw new TypeError('event response has no status');
       optionalString(response, 'statusDescription', true);
-      checkHeaders(response.headers, true);
+      checkHeaders(response.headers, true, first ? response0 : undefined);
     }
+    first = false;
   }
   // Valid: a `null` where the Rust side has an `Option` means absent, and serde writes it
   // back absent. Done only once the whole event passed, so a refused event stays exactly
@@ -263,26 +275,24 @@ function checkShape(event) {
   const dropNull = (object, name) => {
     if (object[name] === null) delete object[name];
   };
-  const dropNullKeys = (headers) => {
-    if (isObject(headers)) for (const name in headers) for (const entry of headers[name]) dropNull(entry, 'key');
-  };
+  for (const entry of request0.nullKeys) dropNull(entry, 'key');
   const cf = event.Records[0].cf;
-  dropNullKeys(cf.request.headers);
   if (isObject(cf.response)) {
     dropNull(cf.response, 'statusDescription');
     dropNull(cf.response, 'headers');
-    dropNullKeys(cf.response.headers);
+    for (const entry of response0.nullKeys) dropNull(entry, 'key');
   }
+  return request0.cookies;
 }
 
 function decide(event, now) {
-  checkShape(event);
+  const cookieHeaders = checkShape(event);
   if (gate === null) gate = instantiate();
   const g = gate;
   const cf = event.Records[0].cf;
   const request = cf.request;
   const config = cf.config === undefined ? {} : cf.config;
-  const { headers, names, query } = writeInput(g, request, config, true);
+  const { headers, names, query } = writeInput(g, request, config, true, cookieHeaders);
 
   g.busy = true;
   const flags = g.exports.edgegate_decide(now) >>> 0;
@@ -335,7 +345,7 @@ function originResponse(event) {
   const headers = response.headers === undefined ? {} : response.headers;
   if (headers === null || typeof headers !== 'object') throw new TypeError('event field headers is not an object');
   const config = cf.config === undefined ? {} : cf.config;
-  writeInput(g, cf.request, config, false);
+  writeInput(g, cf.request, config, false, []);
 
   g.busy = true;
   const flags = g.exports.edgegate_origin_response(Number(status)) >>> 0;
