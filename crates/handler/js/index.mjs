@@ -114,20 +114,11 @@ function field(object, name, fallback) {
   throw new TypeError(`event field ${name} is not a string`);
 }
 
-// Names of the cookie headers (matched case-insensitively, as `CfRequest::cookie_values`;
-// noted by `checkShape`), in the byte order of the Rust BTreeMap so that values are passed
-// in the same order. `null`: none.
-function cookieNames(found) {
-  if (found.length === 0) return null;
-  if (found.length > 1) found.sort();
-  return found;
-}
-
 // Writes what the Rust side reads of a request into the input region (layout in wasm.rs)
-// and returns what a forward edits: the headers, the cookie header names (null: none) and
-// the querystring. `withCookies` false writes no cookie values (an origin response's class
-// does not depend on them).
-function writeInput(g, request, config, withCookies, cookieHeaders) {
+// and returns what a forward edits: the headers, the cookie header names (`names`, from
+// `checkShape`; null: none) and the querystring. `withCookies` false writes no cookie
+// values (an origin response's class does not depend on them).
+function writeInput(g, request, config, withCookies, names) {
   const method = field(request, 'method');
   const uri = field(request, 'uri');
   const query = request.querystring;
@@ -140,7 +131,6 @@ function writeInput(g, request, config, withCookies, cookieHeaders) {
   const distributionId = field(config, 'distributionId', '');
   const headers = request.headers === undefined ? {} : request.headers;
   if (headers === null || typeof headers !== 'object') throw new TypeError('event field headers is not an object');
-  const names = cookieNames(cookieHeaders);
   const cookies = [];
   if (names !== null && withCookies) {
     for (const name of names) {
@@ -220,33 +210,35 @@ function optionalString(object, name, nullable) {
 }
 // One pass over a headers object: a request may hold thousands of headers (`a:b` 2,500
 // times fits CloudFront's 20 KB), and each pass over their names costs about 50 ns a name.
-// Notes, in `seen` (when given), the names that are `cookie` in ASCII case and the entries
-// whose `key` is null.
-function checkHeaders(headers, nullable, seen) {
+// Notes the entries whose `key` is null in `nullKeys`, and the names that are `cookie` in
+// ASCII case in `cookies` (each when given).
+function checkHeaders(headers, nullable, nullKeys, cookies) {
   if (headers === undefined || (nullable && headers === null)) return;
   if (!isObject(headers)) throw new TypeError('event field headers is not an object');
   for (const name in headers) {
     const entries = headers[name];
     if (!Array.isArray(entries)) throw new TypeError('event header is not a list');
-    if (seen !== undefined && name.length === 6 && asciiLower(name) === 'cookie') seen.cookies.push(name);
+    if (cookies !== undefined && name.length === 6 && asciiLower(name) === 'cookie') cookies.push(name);
     for (const entry of entries) {
       if (!isObject(entry) || typeof entry.value !== 'string') throw new TypeError('event header entry has no value');
       const key = entry.key;
       if (key === null) {
-        if (seen !== undefined) seen.nullKeys.push(entry);
+        if (nullKeys !== undefined) nullKeys.push(entry);
       } else if (key !== undefined && typeof key !== 'string') {
         throw new TypeError('event field key has the wrong type');
       }
     }
   }
 }
-// Returns the names of record 0's request cookie headers (for `writeInput`).
+// Returns the names of record 0's request cookie headers (matched case-insensitively, as
+// `CfRequest::cookie_values`), in the byte order of the Rust BTreeMap so that values are
+// passed in the same order; null: none.
 function checkShape(event) {
   if (!isObject(event) || !Array.isArray(event.Records)) throw new TypeError('event has no Records list');
-  // What record 0's headers hold (the only record read): its cookie header names and the
-  // entries whose `key` is null, in the request and in the response.
-  const request0 = { cookies: [], nullKeys: [] };
-  const response0 = { cookies: [], nullKeys: [] };
+  // What record 0 (the only record read) holds: its request's cookie header names, and the
+  // header entries whose `key` is null.
+  const cookies = [];
+  const nullKeys = [];
   let first = true;
   for (const record of event.Records) {
     if (!isObject(record) || !isObject(record.cf)) throw new TypeError('event record has no cf object');
@@ -261,11 +253,11 @@ function checkShape(event) {
     }
     optionalString(request, 'clientIp', false);
     optionalString(request, 'querystring', true);
-    checkHeaders(request.headers, false, first ? request0 : undefined);
+    checkHeaders(request.headers, false, first ? nullKeys : undefined, first ? cookies : undefined);
     if (response !== undefined && response !== null) {
       if (!isObject(response) || typeof response.status !== 'string') throw new TypeError('event response has no status');
       optionalString(response, 'statusDescription', true);
-      checkHeaders(response.headers, true, first ? response0 : undefined);
+      checkHeaders(response.headers, true, first ? nullKeys : undefined);
     }
     first = false;
   }
@@ -275,14 +267,14 @@ function checkShape(event) {
   const dropNull = (object, name) => {
     if (object[name] === null) delete object[name];
   };
-  for (const entry of request0.nullKeys) dropNull(entry, 'key');
+  for (const entry of nullKeys) dropNull(entry, 'key');
   const cf = event.Records[0].cf;
   if (isObject(cf.response)) {
     dropNull(cf.response, 'statusDescription');
     dropNull(cf.response, 'headers');
-    for (const entry of response0.nullKeys) dropNull(entry, 'key');
   }
-  return request0.cookies;
+  if (cookies.length === 0) return null;
+  return cookies.sort();
 }
 
 function decide(event, now) {
@@ -345,7 +337,7 @@ function originResponse(event) {
   const headers = response.headers === undefined ? {} : response.headers;
   if (headers === null || typeof headers !== 'object') throw new TypeError('event field headers is not an object');
   const config = cf.config === undefined ? {} : cf.config;
-  writeInput(g, cf.request, config, false, []);
+  writeInput(g, cf.request, config, false, null);
 
   g.busy = true;
   const flags = g.exports.edgegate_origin_response(Number(status)) >>> 0;
