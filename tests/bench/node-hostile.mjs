@@ -32,12 +32,8 @@ const expected = Object.fromEntries(shapes.map(({ name, expect }) => [name, expe
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const median = (samples) => samples.sort((a, b) => a - b)[samples.length >> 1];
-const invocation = {};
-const handlerAlone = {};
-for (const [name, text] of Object.entries(texts)) {
-  const answer = await handler(JSON.parse(text));
-  const got = answer.status === undefined ? 'forward' : answer.headers?.['x-edgegate-reason']?.[0]?.value;
-  assert.equal(got, expected[name], `${name}: ${JSON.stringify(answer).slice(0, 200)}`);
+// Per shape, the median µs of an invocation of `fn` and of the call alone, from the same rounds.
+async function time(fn, name, text) {
   const runs = name === 'normal' ? 20_000 : 500;
   const whole = [];
   const alone = [];
@@ -47,15 +43,28 @@ for (const [name, text] of Object.entries(texts)) {
     for (let i = 0; i < runs; i++) {
       const event = JSON.parse(text);
       const called = process.hrtime.bigint();
-      const result = await handler(event);
+      const result = await fn(event);
       inHandler += process.hrtime.bigint() - called;
       JSON.stringify(result);
     }
     whole.push(Number(process.hrtime.bigint() - start) / runs);
     alone.push(Number(inHandler) / runs);
   }
-  invocation[name] = median(whole);
-  handlerAlone[name] = median(alone);
+  return [median(whole), median(alone)];
+}
+// The least any viewer-request function does: forward the request unchanged. Its
+// invocation is the runtime's JSON work alone, the floor under every function's worst case.
+const identity = async (event) => event.Records[0].cf.request;
+
+const invocation = {};
+const handlerAlone = {};
+const floor = {};
+for (const [name, text] of Object.entries(texts)) {
+  const answer = await handler(JSON.parse(text));
+  const got = answer.status === undefined ? 'forward' : answer.headers?.['x-edgegate-reason']?.[0]?.value;
+  assert.equal(got, expected[name], `${name}: ${JSON.stringify(answer).slice(0, 200)}`);
+  [invocation[name], handlerAlone[name]] = await time(handler, name, text);
+  [floor[name]] = await time(identity, name, text);
 }
 for (const [label, results] of [['handler', handlerAlone], ['invocation', invocation]]) {
   for (const [name, ns] of Object.entries(results)) {
@@ -67,3 +76,16 @@ for (const [label, results] of [['handler', handlerAlone], ['invocation', invoca
     .reduce((a, b) => (b[1] > a[1] ? b : a));
   print(`node hostile, ${label}: slowest is ${slowest}, ${(ns / results.normal).toFixed(1)}x normal (goal <= 20x)`);
 }
+// What no function can go under: the identity function's invocation of each shape, against
+// edgegate's normal invocation.
+for (const [name, ns] of Object.entries(floor)) {
+  print(
+    `node hostile, floor (identity function): ${name.padEnd(40)} ${(ns / 1000).toFixed(2)} µs, ` +
+      `${(ns / invocation.normal).toFixed(1)}x edgegate's normal invocation`,
+  );
+}
+const [worstFloor, floorNs] = Object.entries(floor).reduce((a, b) => (b[1] > a[1] ? b : a));
+print(
+  `node hostile, floor (identity function): slowest is ${worstFloor}, ` +
+    `${(floorNs / invocation.normal).toFixed(1)}x edgegate's normal invocation`,
+);

@@ -1,24 +1,30 @@
-//! The costliest requests that fit CloudFront's limits (8,192-byte `uri`, 20,480 bytes of
-//! request headers), and a normal request, built once for every runtime `make bench`
-//! times: `decide` alone and the native handler (`benches/worst_case.rs`), and the
+//! The costliest requests that fit CloudFront's limits, and a normal request, built once
+//! for every runtime `make bench` times: `decide` alone and the native handler (`benches/worst_case.rs`), and the
 //! Lambda@Edge bundle in Node.js (`examples/hostile_events.rs` writes them for
 //! `tests/bench/node-hostile.mjs`). Each shape is the most a stage can be made to cost
-//! per byte:
+//! per byte.
+//!
+//! The limits are CloudFront's quotas (Developer Guide, "Quotas", general quotas): a URL of
+//! at most 8,192 bytes, and a request of at most 20,480 bytes "including headers and query
+//! strings, but not including the body". The 20,480 bytes hold the URL too, so a shape
+//! that spends 8 KB on its path has 12 KB left for cookies. A shape's size is counted as
+//! its HTTP/1.1 head ([`Shape::size`]): request line, every header line, final CRLF.
 //!
 //! - `signed-hostile-acl/*`: a validly signed token (so the ACL stage runs at all) whose
 //!   ACLs each make the matcher scan an 8 KB path, carried in a cookie, one per shape of
 //!   scan (the ACL budget then stops them: `edgegate_core::token::AclBudget`);
 //! - `unsigned-long-token`: the longest token text the gate will read (`MAX_TOKEN_BYTES`),
 //!   with a wrong HMAC, so every configured key hashes all of it;
-//! - `oversized-token`: 20 KB of token in a cookie, refused before it is decoded;
+//! - `oversized-token`: a token filling the request, in a cookie, refused before it is
+//!   decoded;
 //! - `dot-segments*`, `escapes-and-cookies`: an 8 KB path of `.` segments or `%XX`
-//!   escapes (decode and canonicalise at their worst), the latter with 20 KB of cookies
-//!   that are not the token;
+//!   escapes (decode and canonicalise at their worst), the latter with the rest of the
+//!   request in cookies that are not the token;
 //! - `tiny-cookies`, `tiny-params`, `many-token-cookies`: the most items the limits hold
 //!   (`_=;`, `a&`, `__token__=;`), for the searches that look at each cookie or parameter;
 //! - `combined-*`: the worst path and the worst cookies at once; and the worst cookies in
 //!   front of a signed hostile ACL token;
-//! - `forwarded-many-token-cookies`: a valid token, then 1,800 more token cookies, every
+//! - `forwarded-many-token-cookies`: a valid token, then 1,800 more token cookies (as many as fit), every
 //!   one stripped from what is forwarded.
 
 use edgegate_core::token::{MAX_TOKEN_BYTES, MAX_WILDCARD_RUN};
@@ -26,7 +32,11 @@ use edgegate_core::{Claims, Gate, Scope};
 use serde_json::json;
 
 pub const MAX_URI: usize = 8192;
-pub const MAX_HEADERS: usize = 20_480;
+/// The whole request head: request line and headers.
+pub const MAX_REQUEST: usize = 20_480;
+/// The headers every shape's event carries (its `event`), before its own.
+const BASE_HEADERS: [(&str, &str); 2] =
+    [("Host", "d111111abcdef8.cloudfront.net"), ("User-Agent", "Debian APT-HTTP/1.3 (2.6.1)")];
 
 /// What a shape must get: a wrong answer fast is not a result.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,21 +64,38 @@ impl std::fmt::Debug for Shape {
 
 impl Shape {
     fn new(name: &str, uri: &str, query: Option<String>, cookies: Vec<String>, expect: Expect) -> Shape {
-        let shape = Shape { name: name.to_string(), uri: uri.to_string(), query, cookies, headers: vec![], expect };
-        assert!(shape.uri.len() + shape.query.as_ref().map_or(0, |q| q.len() + 1) <= MAX_URI, "{name}: uri too long");
-        // Each value as one cookie of a header (`; ` between them), as an HTTP/2 viewer's
-        // crumbs are joined.
-        let headers: usize = shape.cookies.iter().map(|c| c.len() + 2).sum();
-        assert!(headers <= MAX_HEADERS, "{name}: {headers} bytes of cookie headers");
-        shape
+        Shape { name: name.to_string(), uri: uri.to_string(), query, cookies, headers: vec![], expect }
+    }
+
+    /// The URL's length: path and query string.
+    fn url_len(&self) -> usize {
+        self.uri.len() + self.query.as_ref().map_or(0, |q| q.len() + 1)
+    }
+
+    /// The request head's bytes, as HTTP/1.1 writes it: `GET URL HTTP/1.1`, a
+    /// `Name: value` line per header (a `Cookie:` line per cookie header value), a blank
+    /// line; every line ends in CRLF.
+    pub fn size(&self) -> usize {
+        let line = |name: &str, value: &str| name.len() + 2 + value.len() + 2;
+        let request_line = "GET ".len() + self.url_len() + " HTTP/1.1\r\n".len();
+        let base: usize = BASE_HEADERS.iter().map(|(name, value)| line(name, value)).sum();
+        let cookies: usize = self.cookies.iter().map(|value| line("Cookie", value)).sum();
+        let headers: usize = self.headers.iter().map(|(name, value)| line(name, value)).sum();
+        request_line + base + cookies + headers + 2
+    }
+
+    /// Whether it fits CloudFront's limits.
+    fn check(&self) {
+        assert!(self.url_len() <= MAX_URI, "{}: URL of {} bytes", self.name, self.url_len());
+        assert!(self.size() <= MAX_REQUEST, "{}: request of {} bytes", self.name, self.size());
     }
 
     /// The shape as CloudFront sends it to a viewer-request function.
     pub fn event(&self) -> String {
-        let mut headers = json!({
-            "host": [{"key": "Host", "value": "d111111abcdef8.cloudfront.net"}],
-            "user-agent": [{"key": "User-Agent", "value": "Debian APT-HTTP/1.3 (2.6.1)"}],
-        });
+        let mut headers = json!({});
+        for (name, value) in BASE_HEADERS {
+            headers[name.to_ascii_lowercase()] = json!([{"key": name, "value": value}]);
+        }
         for (name, value) in &self.headers {
             let entry = json!({"key": name, "value": value});
             match headers[name.as_str()].as_array_mut() {
@@ -111,6 +138,41 @@ fn fill(start: &str, unit: &str, limit: usize) -> String {
         text.push_str(unit);
     }
     text
+}
+
+/// `shape` with cookie header values `value(0)`, `value(1)`, ... added while it fits.
+fn with_cookies(mut shape: Shape, value: impl Fn(usize) -> String) -> Shape {
+    for i in 0.. {
+        shape.cookies.push(value(i));
+        if shape.size() > MAX_REQUEST {
+            shape.cookies.pop();
+            break;
+        }
+    }
+    shape
+}
+
+/// `shape` with cookie header values of `per_value` copies of `unit` added while they fit,
+/// and then one value of as many copies as the rest holds: the request filled to its limit.
+fn with_cookie_units(shape: Shape, unit: &str, per_value: usize) -> Shape {
+    let mut shape = with_cookies(shape, |_| unit.repeat(per_value));
+    let room = (MAX_REQUEST - shape.size()).saturating_sub("Cookie: \r\n".len());
+    if room >= unit.len() {
+        shape.cookies.push(unit.repeat(room / unit.len()));
+    }
+    shape
+}
+
+/// `shape` with headers `header(0)`, `header(1)`, ... added while it fits.
+fn with_headers(mut shape: Shape, header: impl Fn(usize) -> (String, String)) -> Shape {
+    for i in 0.. {
+        shape.headers.push(header(i));
+        if shape.size() > MAX_REQUEST {
+            shape.headers.pop();
+            break;
+        }
+    }
+    shape
 }
 
 /// As many copies of `shape` as fit the longest token, `!`-separated.
@@ -169,10 +231,15 @@ pub fn shapes(gate: &Gate, now: u64) -> Vec<Shape> {
         deny("bad-signature"),
     ));
 
-    // A token as long as the headers allow: refused unread.
-    let oversized =
-        format!("__token__=exp={}~data={}~hmac={}", now + 60, "x".repeat(MAX_HEADERS - 200), "0".repeat(64));
-    out.push(Shape::new("oversized-token", normal_uri, None, vec![oversized], deny("malformed-token")));
+    // A token as long as the request allows: refused unread.
+    let oversized = Shape::new("oversized-token", normal_uri, None, vec![], deny("malformed-token"));
+    let room = MAX_REQUEST - oversized.size() - "Cookie: \r\n".len();
+    let head = format!("__token__=exp={}~data=", now + 60);
+    let tail = format!("~hmac={}", "0".repeat(64));
+    out.push(Shape {
+        cookies: vec![format!("{head}{}{tail}", "x".repeat(room - head.len() - tail.len()))],
+        ..oversized
+    });
 
     // As many `.` segments as fit, each cut out of the path: back to back, and with a
     // segment to keep between them (a copy per cut).
@@ -182,50 +249,70 @@ pub fn shapes(gate: &Gate, now: u64) -> Vec<Shape> {
     }
     let kept_dots = fill("/acme/main", "/a/.", MAX_URI - 8) + "/a.deb";
 
-    // Escapes and dot segments to the uri limit, and 20 KB of cookies that are not the token.
+    // Escapes and dot segments to the uri limit, and the rest of the request in cookies that
+    // are not the token.
     let escaped = fill("/acme/main", "/.%2E%41%42", MAX_URI - 16);
-    let junk: Vec<String> = (0..200).map(|i| format!("c{i}={}", "v".repeat(90))).collect();
-    out.push(Shape::new("escapes-and-cookies", &escaped, Some("a=1&b=2".into()), junk, deny("missing-token")));
+    out.push(with_cookies(
+        Shape::new("escapes-and-cookies", &escaped, Some("a=1&b=2".into()), vec![], deny("missing-token")),
+        |i| format!("c{i}={}", "v".repeat(90)),
+    ));
 
     // Cookies as short as they come, each starting like the token's name (`_=;` over and
-    // over, in header values of 1 KB): the most cookies 20 KB holds, and no block of them
-    // that the name search can pass over on its first byte.
-    let tiny: Vec<String> = (0..20).map(|_| "_=;".repeat(340)).collect();
-    out.push(Shape::new("tiny-cookies", normal_uri, None, tiny, deny("missing-token")));
+    // over, in header values of 1 KB): the most cookies the request holds, and no block of
+    // them that the name search can pass over on its first byte.
+    out.push(with_cookie_units(
+        Shape::new("tiny-cookies", normal_uri, None, vec![], deny("missing-token")),
+        "_=;",
+        340,
+    ));
 
-    // Both limits at once: the costliest path shapes and 20 KB of cookies that all start
-    // like the token's name, in values of 93 bytes (per value, the name search pays for
-    // two blocks).
-    let short_values: Vec<String> = (0..MAX_HEADERS / 100).map(|_| "_=;".repeat(31)).collect();
-    out.push(Shape::new("combined-dots-and-cookies", &kept_dots, None, short_values.clone(), deny("missing-token")));
-    out.push(Shape::new("combined-escapes-and-cookies", &escaped, None, short_values.clone(), deny("missing-token")));
+    // Both limits at once: the costliest path shapes and the rest of the request in cookies
+    // that all start like the token's name, in values of 93 bytes (per value, the name
+    // search pays for two blocks).
+    for (name, uri) in [("combined-dots-and-cookies", &kept_dots), ("combined-escapes-and-cookies", &escaped)] {
+        out.push(with_cookie_units(Shape::new(name, uri, None, vec![], deny("missing-token")), "_=;", 31));
+    }
 
     // The costliest ACL behind the costliest cookies: the token is the last cookie, so
     // every other one is searched first, then the ACL stage runs on an 8 KB path.
     let (_, many_tries) = &acl_shapes[5];
     let hostile_token = format!("__token__={}", sign(gate, now, hostile_acls(many_tries)));
-    let mut behind: Vec<String> = short_values.iter().take((MAX_HEADERS - 2400) / 105).cloned().collect();
-    behind.push(hostile_token);
-    out.push(Shape::new("combined-cookies-and-signed-acl", &long_uri, None, behind, deny("acl-mismatch")));
+    let behind =
+        Shape::new("combined-cookies-and-signed-acl", &long_uri, None, vec![hostile_token], deny("acl-mismatch"));
+    let mut behind = with_cookie_units(behind, "_=;", 31);
+    behind.cookies.rotate_left(1);
+    out.push(behind);
 
     // Parameters as short as they come, to the uri limit, none of them the token.
-    let tiny_query = "a&".repeat(MAX_URI / 2 - 40);
+    let tiny_query = "a&".repeat((MAX_URI - normal_uri.len() - 1) / 2);
     out.push(Shape::new("tiny-params", normal_uri, Some(tiny_query), vec![], deny("missing-token")));
 
     // Token cookies as short as they come (`__token__=;`): a request then denied...
-    let token_cookies: Vec<String> = (0..20).map(|_| "__token__=;".repeat(92)).collect();
-    out.push(Shape::new("many-token-cookies", normal_uri, None, token_cookies.clone(), deny("malformed-token")));
+    out.push(with_cookie_units(
+        Shape::new("many-token-cookies", normal_uri, None, vec![], deny("malformed-token")),
+        "__token__=;",
+        92,
+    ));
     // ...and the same behind a valid token: forwarded, so every token cookie is stripped.
-    let mut valid_then_many = vec![format!("__token__={normal_token}")];
-    valid_then_many.extend(token_cookies.into_iter().take(19));
-    out.push(Shape::new("forwarded-many-token-cookies", normal_uri, None, valid_then_many, Expect::Forward));
-    // Headers as short as they come (`a:b`), as many as 20 KB holds: under one name, and
-    // each under its own. `decide` reads none of them; the event's decoding reads them all.
-    let mut valid = Shape::new("many-headers-one-name", normal_uri, out[0].query.clone(), vec![], Expect::Forward);
-    valid.headers = (0..MAX_HEADERS / 5).map(|_| ("a".to_string(), "b".to_string())).collect();
-    out.push(valid);
-    let mut valid = Shape::new("many-header-names", normal_uri, out[0].query.clone(), vec![], Expect::Forward);
-    valid.headers = (0..MAX_HEADERS / 8).map(|i| (format!("a{i}"), "b".to_string())).collect();
-    out.push(valid);
+    let valid_then_many = vec![format!("__token__={normal_token}")];
+    out.push(with_cookie_units(
+        Shape::new("forwarded-many-token-cookies", normal_uri, None, valid_then_many, Expect::Forward),
+        "__token__=;",
+        92,
+    ));
+    // Headers as short as they come (`a:b`), as many as the request holds: under one name,
+    // and each under its own. `decide` reads none of them; the event's decoding reads them
+    // all.
+    let query = out[0].query.clone();
+    out.push(with_headers(
+        Shape::new("many-headers-one-name", normal_uri, query.clone(), vec![], Expect::Forward),
+        |_| ("a".to_string(), "b".to_string()),
+    ));
+    out.push(with_headers(Shape::new("many-header-names", normal_uri, query, vec![], Expect::Forward), |i| {
+        (format!("a{i}"), "b".to_string())
+    }));
+    for shape in &out {
+        shape.check();
+    }
     out
 }
