@@ -140,16 +140,22 @@ fn fill(start: &str, unit: &str, limit: usize) -> String {
     text
 }
 
-/// `shape` with cookie header values `value(0)`, `value(1)`, ... added while it fits.
-fn with_cookies(mut shape: Shape, value: impl Fn(usize) -> String) -> Shape {
+/// `shape` with `item(0)`, `item(1)`, ... pushed onto the list `list` picks, while the
+/// request fits.
+fn grow<T>(mut shape: Shape, list: fn(&mut Shape) -> &mut Vec<T>, item: impl Fn(usize) -> T) -> Shape {
     for i in 0.. {
-        shape.cookies.push(value(i));
+        list(&mut shape).push(item(i));
         if shape.size() > MAX_REQUEST {
-            shape.cookies.pop();
+            list(&mut shape).pop();
             break;
         }
     }
     shape
+}
+
+/// `shape` with cookie header values `value(0)`, `value(1)`, ... added while it fits.
+fn with_cookies(shape: Shape, value: impl Fn(usize) -> String) -> Shape {
+    grow(shape, |shape| &mut shape.cookies, value)
 }
 
 /// `shape` with cookie header values of `per_value` copies of `unit` added while they fit,
@@ -164,15 +170,8 @@ fn with_cookie_units(shape: Shape, unit: &str, per_value: usize) -> Shape {
 }
 
 /// `shape` with headers `header(0)`, `header(1)`, ... added while it fits.
-fn with_headers(mut shape: Shape, header: impl Fn(usize) -> (String, String)) -> Shape {
-    for i in 0.. {
-        shape.headers.push(header(i));
-        if shape.size() > MAX_REQUEST {
-            shape.headers.pop();
-            break;
-        }
-    }
-    shape
+fn with_headers(shape: Shape, header: impl Fn(usize) -> (String, String)) -> Shape {
+    grow(shape, |shape| &mut shape.headers, header)
 }
 
 /// As many copies of `shape` as fit the longest token, `!`-separated.
