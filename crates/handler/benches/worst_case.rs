@@ -2,9 +2,9 @@
 //! run (issue goal: worst <= 20x normal), at two depths: `decide/*` is the decision every
 //! runtime calls, on the request's strings; `handler/*` is the native `lambda_runtime`
 //! binary's whole work for it, from the invocation's JSON text to the answer's (the
-//! runtime's `RawValue`, `handle_event_json`, the answer written out). The shapes are `shapes.rs`'s; the
-//! Lambda@Edge bundle is timed on the same ones by `tests/bench/node-hostile.mjs`.
-//! `tests/bench/run.sh` prints the ratios.
+//! runtime's `RawValue`, `handle_event_json`, the answer written out). The shapes are
+//! `shapes.rs`'s; the Lambda@Edge bundle is timed on the same ones by
+//! `tests/bench/node-hostile.mjs`. `tests/bench/run.sh` prints the ratios.
 
 use std::path::Path;
 
