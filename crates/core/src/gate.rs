@@ -279,7 +279,7 @@ impl Gate {
         // One budget for all of the token's ACLs: thousands of them must not each scan
         // the path (`AclBudget`).
         if let Some(acl) = token.acl {
-            let mut budget = AclBudget::for_path(canonical_path);
+            let mut budget = AclBudget::new();
             // Most tokens hold one ACL: no splitting then.
             let matched = if crate::scan::find_byte(acl.as_bytes(), ACL_DELIMITER as u8) < acl.len() {
                 // Stop splitting once the budget is spent: the rest cannot match.

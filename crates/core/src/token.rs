@@ -450,7 +450,7 @@ pub const ACL_MAX_TRIES: usize = 64;
 /// What a real token sees: ACLs are tried in order, and for a path of up to
 /// `ACL_SCAN_WINDOW` bytes a single ACL never exhausts the budget (its scans do not
 /// overlap and cost at most two units per byte), so the first always gets an exact
-/// answer. Most ACLs (`/acme/main/*`, `/acme/*.deb`) scan nothing at all and are exact
+/// answer, and on a short path many scanning ACLs do. Most ACLs (`/acme/main/*`, `/acme/*.deb`) scan nothing at all and are exact
 /// at any length; only a run between two `*` is searched for. What can fail closed is a
 /// scanning ACL on a path longer than any S3 key, a token of many scanning ACLs, or an
 /// ACL after the 64th.
@@ -464,11 +464,19 @@ pub struct AclBudget {
     spent: bool,
 }
 
+impl Default for AclBudget {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl AclBudget {
-    /// The allowance for one token's ACLs against `path`.
-    pub fn for_path(path: &str) -> Self {
-        let scan = ACL_SCAN_PASSES.saturating_mul(path.len().min(ACL_SCAN_WINDOW));
-        AclBudget { scan, tries: ACL_MAX_TRIES, spent: false }
+    /// The allowance for one token's ACLs, the same for every path: the work it bounds is
+    /// [`ACL_SCAN_PASSES`] passes over [`ACL_SCAN_WINDOW`] bytes, however that work is
+    /// spread. (Counted in passes over a short path, it failed closed on a token of three
+    /// ACLs for a 70-byte path: two scanning ACLs spent it before the one that matched.)
+    pub fn new() -> Self {
+        AclBudget { scan: ACL_SCAN_PASSES * ACL_SCAN_WINDOW, tries: ACL_MAX_TRIES, spent: false }
     }
 
     /// True once an ACL was refused for want of budget: every further ACL that is tried
