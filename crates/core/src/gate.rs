@@ -281,7 +281,7 @@ impl Gate {
         if let Some(acl) = token.acl {
             let mut budget = AclBudget::new();
             // Most tokens hold one ACL: no splitting then.
-            let matched = if crate::scan::find_byte(acl.as_bytes(), ACL_DELIMITER as u8) < acl.len() {
+            let matched = if token.several_acls() {
                 // Stop splitting once the budget is spent: the rest cannot match.
                 let mut matched = false;
                 for acl in acl.split(ACL_DELIMITER) {
