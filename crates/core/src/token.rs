@@ -265,7 +265,7 @@ impl<'a> ParsedToken<'a> {
     ///
     /// Every request parses a token before its HMAC, so this is one pass over the bytes:
     /// the fixed-length `hmac` tail is cut off by length, each name is recognised by its
-    /// first bytes and each value read once (digits folded as they are scanned). Text this
+    /// first bytes and each value read once (`exp` and `st` eight digits at a time). Text this
     /// pass does not accept goes to [`ParsedToken::parse_exact`], which either accepts it
     /// too (the same token) or names the rule it breaks; the property tests and the `token`
     /// fuzz target hold the two to the same answers.
