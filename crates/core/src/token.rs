@@ -279,7 +279,7 @@ impl<'a> ParsedToken<'a> {
 
     /// The single pass of [`ParsedToken::parse`]: `None` for anything it does not accept.
     #[inline(always)]
-    fn parse_fast(text: &'a str) -> Option<Self> {
+    pub(crate) fn parse_fast(text: &'a str) -> Option<Self> {
         let bytes = text.as_bytes();
         if bytes.len() > MAX_TOKEN_BYTES || bytes.len() < HMAC_FIELD {
             return None;
