@@ -2,7 +2,8 @@
 //! run (issue goal: worst <= 20x normal), at two depths: `decide/*` is the decision every
 //! runtime calls, on the request's strings; `handler/*` is the native `lambda_runtime`
 //! binary's whole work for it, from the invocation's JSON text to the answer's (the
-//! runtime's `RawValue`, `handle_event_json`, the answer written out). The shapes are
+//! runtime's `RawValue`, `handle_event_json`, the answer written out); `floor/*` is an
+//! identity function over the same invocation, the cost of its JSON alone. The shapes are
 //! `shapes.rs`'s; the Lambda@Edge bundle is timed on the same ones by
 //! `tests/bench/node-hostile.mjs`. `tests/bench/run.sh` prints the ratios.
 
@@ -70,6 +71,22 @@ fn bench(c: &mut Criterion) {
                 let raw: Box<RawValue> = serde_json::from_slice(black_box(event.as_bytes())).expect("event");
                 let handled = handle_event_json(GateState::Ready(&gate), raw.get(), NOW);
                 serde_json::to_vec(&handled.result).expect("answer")
+            })
+        });
+    }
+    group.finish();
+
+    // The floor under `handler/*`: what any native function must do with the same
+    // invocation, whatever it decides. It reads the event's JSON into values and writes
+    // the request back (`serde_json`'s `Value`), as the Lambda@Edge bundle's identity
+    // function does in Node.js (`tests/bench/node-hostile.mjs`).
+    let mut group = c.benchmark_group("floor");
+    for shape in &shapes {
+        let event = shape.event();
+        group.bench_function(&shape.name, |b| {
+            b.iter(|| {
+                let event: serde_json::Value = serde_json::from_slice(black_box(event.as_bytes())).expect("event");
+                serde_json::to_vec(&event["Records"][0]["cf"]["request"]).expect("request")
             })
         });
     }
