@@ -293,10 +293,16 @@ impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> NameHits<'_, '_, B, A> {
     }
 
     /// Hits among positions `p..p + BLOCK`, which need bytes `p - 1 .. p + BLOCK + n`.
-    #[inline(never)]
+    #[inline(always)]
     fn block(&self, p: usize) -> u64 {
+        self.block_in(&self.text[p - 1..p + BLOCK + self.name.len()])
+    }
+
+    /// Hits among the `BLOCK` positions of `window` after its first byte: bit `i` when the
+    /// name stands whole at `i + 1`, `window[i]` before it and `window[i + 1 + n]` after.
+    #[inline(never)]
+    fn block_in(&self, window: &[u8]) -> u64 {
         let n = self.name.len();
-        let window = &self.text[p - 1..p + BLOCK + n];
         let mut hit = [false; BLOCK];
         let (lead, trail) = (&window[..BLOCK], &window[n + 1..n + 1 + BLOCK]);
         let first = <&[u8; BLOCK]>::try_from(&window[1..=BLOCK]).unwrap_or(&[0; BLOCK]);
@@ -348,6 +354,32 @@ pub(crate) fn block_bits(flags: &[bool; BLOCK]) -> u64 {
     })
 }
 
+impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> NameHits<'_, '_, B, A> {
+    /// Hits among positions `p..len - n` of a text shorter than a block past `p`: the
+    /// block search on a copy padded to a block's length. Checked one by one, a text of
+    /// near misses (`__;__;`) cost a check per byte, four times a block's rate. The
+    /// padding reaches only positions whose name would run past the end, and the mask
+    /// drops them. `None` for a name too long for the padding (the search then goes
+    /// position by position). Out of line: a normal request never comes here.
+    #[inline(never)]
+    fn padded_block(&self, p: usize) -> Option<u64> {
+        let (len, n) = (self.text.len(), self.name.len());
+        let rest = self.text.get(p - 1..)?;
+        if BLOCK + n + 1 > PADDED || rest.len() > PADDED || len - n - p >= BLOCK {
+            return None;
+        }
+        let mut padded = [0u8; PADDED];
+        padded[..rest.len()].copy_from_slice(rest);
+        Some(self.block_in(&padded[..BLOCK + n + 1]) & ((1 << (len - n - p)) - 1))
+    }
+}
+
+/// Room for a block of a name search and a name of up to `PADDED - BLOCK - 1` bytes.
+const PADDED: usize = 2 * BLOCK;
+
+/// At most this many positions left are checked one by one rather than as a block.
+const SHORT: usize = 4;
+
 impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> Iterator for NameHits<'_, '_, B, A> {
     type Item = usize;
 
@@ -383,8 +415,9 @@ impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> Iterator for NameHits<'_, '_, B, A> {
                 continue;
             }
             // The tail: the last whole block, with the positions already examined masked
-            // off; or, in a text shorter than a block, position by position from each
-            // of the name's first byte. Then the name at the very end.
+            // off; or, in a text shorter than a block, a padded block, or for the last
+            // few positions, position by position from each of the name's first byte.
+            // Then the name at the very end.
             self.next = len + 1;
             self.base = p;
             if let Some(last) = len.checked_sub(BLOCK + n).filter(|&last| last >= 1) {
@@ -392,6 +425,10 @@ impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> Iterator for NameHits<'_, '_, B, A> {
                 let seen = p - last;
                 self.base = last;
                 self.pending = if seen >= BLOCK { 0 } else { self.block(last) & (u64::MAX << seen) };
+            } else if len - n - p > SHORT
+                && let Some(hits) = self.padded_block(p)
+            {
+                self.pending = hits;
             } else {
                 let mut q = p;
                 while q + n < len {
