@@ -196,8 +196,8 @@ async fn a_public_bucket_and_a_private_one() {
     assert!(report.findings.iter().any(|f| f.resource == PUBLIC && f.why.contains("IsPublic true")));
     assert!(by_bucket(&report, PRIVATE).is_empty(), "{}", report.text());
     // What moto drops shows up as what it would mean on AWS: no association (ungated).
-    // Nothing else: moto 5.2.6 keeps each origin's OAC (5.2.5 and before dropped it, and
-    // the origins then showed as reached anonymously).
+    // Nothing else: moto 5.2.6 keeps each origin's OAC (the moto this test was first
+    // written against dropped it, and the origins then showed as reached anonymously).
     let rest: Vec<(&str, &str)> = report
         .findings
         .iter()
