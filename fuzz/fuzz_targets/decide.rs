@@ -1,7 +1,10 @@
-//! Arbitrary uri, query and cookie through the full decision: never panics, and a forward
-//! never carries the token name in its query or cookies.
+//! Arbitrary uri, query and cookie header values (one per line after the second) through
+//! the full decision: never panics, a forward never carries the token name in its query,
+//! and the token cookie found is the one the cookie-by-cookie rule finds, value by value
+//! (the search joins short values, SPEC §4).
 #![no_main]
 
+use edgegate_core::locate::strip_cookies;
 use edgegate_core::{Config, Gate, KeyConfig, Secret};
 use edgegate_handler::{Outcome, RequestView, decide};
 use libfuzzer_sys::fuzz_target;
@@ -21,8 +24,15 @@ fuzz_target!(|data: &[u8]| {
     let mut parts = text.splitn(3, '\n');
     let uri = parts.next().unwrap_or("/");
     let query = parts.next();
-    let cookie = parts.next().unwrap_or("");
-    let cookies = [cookie];
+    let cookies: Vec<&str> = parts.next().map_or_else(Vec::new, |rest| rest.split('\n').collect());
+    let reference = cookies.iter().find_map(|value| {
+        value.split(';').find_map(|cookie| {
+            let trimmed = cookie.trim_start_matches([' ', '\t']);
+            let (name, token) = trimmed.split_once('=').unwrap_or((trimmed, ""));
+            (name.trim_end() == "__token__").then(|| token.trim())
+        })
+    });
+    assert_eq!(strip_cookies(&cookies, "__token__").map(|(token, _)| token), reference, "token cookie");
     let view = RequestView {
         method: "GET",
         uri,
