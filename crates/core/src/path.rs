@@ -432,6 +432,26 @@ mod tests {
         }
     }
 
+    /// Blocks dense with `.` segments (copied byte by byte) among sparse ones (cut one by
+    /// one), at every alignment to the blocks: a `.` segment ending a block, its `/` the
+    /// next block's first byte, included.
+    #[test]
+    fn dense_dot_segments_at_every_alignment() {
+        let pieces = ["/.", "/.", "/.", "/a", "/", "/.a", "/é", "/bb"];
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        for round in 0..4000 {
+            let mut path = "/x".repeat(round % 40);
+            let len = [70, 140, 300, 600][round % 4];
+            while path.len() < len {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                path.push_str(pieces[(seed >> 20) as usize % pieces.len()]);
+            }
+            assert_eq!(remove_dot_segments(path.clone()), reference(&path), "{path:?}");
+        }
+    }
+
     /// The word-wise control check answers as `char::is_control` for every character, at
     /// every position within a word, and for a lone 0xC2 lead byte's neighbours.
     #[test]
