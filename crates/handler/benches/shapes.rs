@@ -22,6 +22,8 @@
 //!   request in cookies that are not the token;
 //! - `tiny-cookies`, `tiny-params`, `many-token-cookies`: the most items the limits hold
 //!   (`_=;`, `a&`, `__token__=;`), for the searches that look at each cookie or parameter;
+//! - `short-cookie-values-*`: the most cookie header values the limits hold, each of near
+//!   misses of the token's name (`__;`), for what a value costs on its own;
 //! - `combined-*`: the worst path and the worst cookies at once; and the worst cookies in
 //!   front of a signed hostile ACL token;
 //! - `forwarded-many-token-cookies`: a valid token, then 1,800 more token cookies (as many as fit), every
@@ -273,11 +275,11 @@ pub fn shapes(gate: &Gate, now: u64) -> Vec<Shape> {
     }
 
     // Cookie values too short for a whole block of the name search (under 74 bytes with the
-    // default name), of near misses of the name (`__;`). Position by position, 72-byte
-    // values cost four times what the same bytes cost in longer ones; through a padded
-    // block, the costliest are now values of 12-18 bytes, where each value's fixed cost
-    // (a block, a copy, the iterators) is most of the work: 15 bytes here. Alone, at 72
-    // bytes and at 15, and at 15 behind the costliest path.
+    // default name), of near misses of the name (`__;`). Searched one by one, each value
+    // paid a fixed cost (a copy, a kernel, a store-forwarding stall): 15-byte values cost
+    // four times the same bytes in long values. Short values are now searched joined
+    // (`edgegate_core::locate`, `first_token_cookie`); these shapes hold that to the rate
+    // of long values. Alone, at 72 bytes and at 15, and at 15 behind the costliest path.
     for (name, uri, per_value) in [
         ("short-cookie-values-72", normal_uri, 24),
         ("short-cookie-values-15", normal_uri, 5),
