@@ -212,8 +212,11 @@ pub fn strip_cookies<'c>(values: &[&'c str], token_name: &str) -> Option<(&'c st
 /// cookie is then searched value by value, which also finds which value holds it.
 fn first_token_cookie<'c>(values: &[&'c str], token_name: &str) -> Option<(usize, &'c str)> {
     let in_one = |i: usize| Some((i, cookie_token(values[i], token_name)?));
-    if values.len() < 2 {
-        return values.first().and_then(|_| in_one(0));
+    match values {
+        [] => return None,
+        // Nothing to join: no copy, and no second search of the value holding the token.
+        [_] => return in_one(0),
+        _ => {}
     }
     let batch = |joined: &[u8], range: Range<usize>| {
         token_cookies(joined, token_name).next()?;

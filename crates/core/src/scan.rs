@@ -413,8 +413,8 @@ impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> Iterator for NameHits<'_, '_, B, A> {
                 // refuses one).
                 return None;
             }
-            // Whole blocks, each from its own text: from the second position on (a block
-            // reads the byte before it), in a text of more than a block of positions.
+            // Whole blocks, read from the text itself: from the second position on (a block
+            // reads the byte before it), while a whole block of positions is left.
             if p >= 1 && p + BLOCK + n <= len {
                 self.base = p;
                 self.pending = self.block(p);
