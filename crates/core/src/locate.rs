@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use core::ops::Range;
 
 use crate::path::percent_decode;
-use crate::scan::{Byte, NameHits, find, find_names, find_near};
+use crate::scan::{Byte, NameHits, copy_short, find, find_names, find_near};
 use crate::token::MalformedError;
 
 /// Which part of the request carried the token that was used.
@@ -240,7 +240,7 @@ fn first_token_cookie<'c>(values: &[&'c str], token_name: &str) -> Option<(usize
             from = i + 1;
             continue;
         }
-        joined[len..len + value.len()].copy_from_slice(value.as_bytes());
+        copy_short(&mut joined[len..], value.as_bytes());
         joined[len + value.len()] = b';';
         len += value.len() + 1;
     }

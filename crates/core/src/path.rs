@@ -1,11 +1,12 @@
 //! Canonical paths (SPEC §3) and the forwarded `uri` encoding (SPEC §3 step 4).
 
+use alloc::boxed::Box;
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
 use crate::config::EncodedSlash;
-use crate::scan::{BLOCK, Byte, Class, below, block_bits, eq, find};
+use crate::scan::{BLOCK, Byte, Class, below, block_bits, copy_short, eq, find};
 
 /// Longest raw `uri` the gate accepts (SPEC §3 step 1).
 pub const MAX_PATH_BYTES: usize = 8192;
@@ -146,10 +147,9 @@ impl Class for ControlLead {
     }
 }
 
-/// True when `text` holds a control character (`char::is_control`: C0, DEL and C1),
+/// True when `bytes` hold a control character (`char::is_control`: C0, DEL and C1),
 /// scanning blocks and words rather than decoding characters.
-fn has_control(text: &str) -> bool {
-    let bytes = text.as_bytes();
+fn has_control(bytes: &[u8]) -> bool {
     let mut i = 0;
     loop {
         i += find(&bytes[i..], ControlLead);
@@ -193,12 +193,20 @@ pub fn canonicalize_with(raw: &str, encoded_slash: EncodedSlash) -> Result<Strin
         return Err(PathError::NotAbsolute);
     }
     // Decoded before the split, so `..%2F` is a `..` segment like `../`.
-    let decoded = String::from_utf8(decode(raw, encoded_slash)?).map_err(|_| PathError::NotUtf8)?;
+    let decoded = decode(raw, encoded_slash)?;
+    // A path that breaks several rules is refused for the first of: UTF-8, control
+    // characters, `..`. The UTF-8 check is made once, at the end, on what is kept: a cut
+    // takes only ASCII bytes that follow a `/`, so no sequence of non-ASCII bytes changes,
+    // and what is kept is UTF-8 exactly when the decoded path is.
+    let not_utf8 = |bytes: &[u8]| core::str::from_utf8(bytes).is_err();
     if has_control(&decoded) {
-        return Err(PathError::ControlCharacter);
+        return Err(if not_utf8(&decoded) { PathError::NotUtf8 } else { PathError::ControlCharacter });
     }
-
-    let out = remove_dot_segments(decoded)?;
+    let kept = match remove_dot_segments(&decoded) {
+        Ok(kept) => kept,
+        Err(error) => return Err(if not_utf8(&decoded) { PathError::NotUtf8 } else { error }),
+    };
+    let out = String::from_utf8(kept.unwrap_or(decoded)).map_err(|_| PathError::NotUtf8)?;
     // "/" is the root ("/", "/.", "/./.").
     if out == "/" {
         return Err(PathError::Root);
@@ -207,21 +215,37 @@ pub fn canonicalize_with(raw: &str, encoded_slash: EncodedSlash) -> Result<Strin
 }
 
 /// SPEC §3 step 3 on a decoded path that starts with `/`: `.` segments go (a trailing one
-/// leaves its `/`: "/a/." is "/a/", RFC 3986 5.2.4), a `..` segment is an error.
+/// leaves its `/`: "/a/." is "/a/", RFC 3986 5.2.4), a `..` segment is an error. `None`
+/// when there is nothing to cut.
 ///
 /// A viewer may send thousands of segments, all of them `.` (`/./././…`) or all starting
 /// with one (`/..a/..a/…`). Segments are not visited one by one: 64 positions at a time,
 /// every test a position needs (`/` before, `.` at, then `/`, or `./`) is made at once,
 /// in code the compiler vectorises, and most blocks end at the first test. Only a `.`
-/// segment costs a step of its own, and it moves the bytes before it in a short fixed
-/// copy rather than a call. Most paths come back as they are.
-fn remove_dot_segments(path: String) -> Result<String, PathError> {
-    let bytes = path.as_bytes();
+/// segment costs a step of its own: the bytes kept before it move in one 16-byte copy
+/// (more only when more than 16 are kept), in a loop over the block's segments that holds
+/// its cursors in registers. Most paths come back as they are.
+fn remove_dot_segments(bytes: &[u8]) -> Result<Option<Vec<u8>>, PathError> {
     let len = bytes.len();
-    let mut cuts = DotCuts { bytes, out: Vec::new(), read: 0, write: 0 };
-    // Position 0 is the leading `/`. A block at `p` needs bytes `p - 1 .. p + BLOCK + 2`.
-    let mut p = 1;
-    while p + BLOCK + 2 <= len {
+    // The cursors below are masked to this size, so that the compiler sees every copy fit
+    // and checks none: true of every path the gate reads (its raw form is this long at
+    // most, and decoding only shortens it).
+    if len > MAX_PATH_BYTES {
+        return Err(PathError::TooLong);
+    }
+    // None until the first cut.
+    let mut out: Option<Box<[u8; OUT]>> = None;
+    // `bytes[..read]` is dealt with, and `removed` of its bytes are cut: what is kept of
+    // it is `out[..read - removed]`. Counting what is cut (two bytes a cut) rather than
+    // where the next write goes keeps the cuts' chain of dependent steps to one add: a
+    // write position summed from each cut's kept length was three, and the loop's limit.
+    let (mut read, mut removed) = (0, 0);
+    // Position 0 is the leading `/`. A block at `p` reads bytes `p - 1 .. p + BLOCK + 2`;
+    // a cut in it keeping at most 16 bytes copies them from `near`, which spans 16 bytes
+    // before the block to more than 16 after it. Whole blocks while both fit.
+    let mut p: usize = 1;
+    while let Some(near) = bytes.get(p.saturating_sub(16)..).and_then(|near| near.first_chunk::<NEAR>()) {
+        let base = p.saturating_sub(16);
         let window = &bytes[p - 1..p + BLOCK + 2];
         let lane = |k: usize| <&[u8; BLOCK]>::try_from(&window[k..k + BLOCK]).unwrap_or(&[0; BLOCK]);
         let (slash, dot, next, after) = (lane(0), lane(1), lane(2), lane(3));
@@ -238,72 +262,83 @@ fn remove_dot_segments(path: String) -> Result<String, PathError> {
             if double {
                 return Err(PathError::DotDot);
             }
-            // One step per `.` segment.
             let mut bits = block_bits(&single);
+            if bits == 0 {
+                p += BLOCK;
+                continue;
+            }
+            let to = out.get_or_insert_with(zeroed);
+            // One step per `.` segment: its `/` is within the block, so `dot + 2 <= len`.
             while bits != 0 {
-                cuts.cut(p + bits.trailing_zeros() as usize);
+                let dot = p + bits.trailing_zeros() as usize;
                 bits &= bits - 1;
+                let (keep, write) = (dot - read, read - removed);
+                if keep == 0 {
+                    // `/./././`: nothing kept between two cuts (measured: skipping the
+                    // copy is faster even when this branch is mispredicted half the time).
+                } else if keep <= 16 {
+                    // Sixteen bytes are two moves; a copy of `keep` bytes is a call.
+                    // `read` is at least `dot - 16`, so at least `base`, and below
+                    // `base + 80`; `write` is below `read`. Masks that change nothing.
+                    let from = (read - base) & (NEAR - 17);
+                    let at = write & (MAX_PATH_BYTES - 1);
+                    to[at..at + 16].copy_from_slice(&near[from..from + 16]);
+                } else {
+                    copy_long(&mut to[write..], &bytes[read..dot]);
+                }
+                read = dot + 2;
+                removed += 2;
             }
         }
         p += BLOCK;
     }
-    // The last positions (fewer than a block, and the ones whose segment ends the path).
+    // The last positions, too near the end for `near` (fewer than 128; the segments that
+    // end the path among them), one by one.
     for dot in p..len {
         if bytes[dot] != b'.' || bytes[dot - 1] != b'/' {
             continue;
         }
         let end = |i: usize| bytes.get(i).is_none_or(|&b| b == b'/');
         if end(dot + 1) {
-            cuts.cut(dot);
+            copy_short(&mut out.get_or_insert_with(zeroed)[read - removed..], &bytes[read..dot]);
+            // A `.` ending the path keeps its `/` (there is none after it to drop).
+            let next = (dot + 2).min(len);
+            removed += next - dot;
+            read = next;
         } else if bytes[dot + 1] == b'.' && end(dot + 2) {
             return Err(PathError::DotDot);
         }
     }
-    if cuts.out.is_empty() {
-        return Ok(path);
-    }
-    let DotCuts { mut out, read, write, .. } = cuts;
-    let rest = len - read;
-    out[write..write + rest].copy_from_slice(&bytes[read..]);
-    out.truncate(write + rest);
-    // Cuts are at ASCII `.` and `/`: what is left is UTF-8 still.
-    String::from_utf8(out).map_err(|_| PathError::NotUtf8)
+    let Some(mut out) = out else {
+        return Ok(None);
+    };
+    copy_short(&mut out[read - removed..], &bytes[read..]);
+    let mut out = (out as Box<[u8]>).into_vec();
+    out.truncate(len - removed);
+    Ok(Some(out))
 }
 
-/// The path without its `.` segments, built as they are found.
-struct DotCuts<'p> {
-    bytes: &'p [u8],
-    /// Empty until the first cut; then the path's length plus 16 bytes of room, so that a
-    /// 16-byte copy fits at any write position.
-    out: Vec<u8>,
-    /// `bytes[..read]` is dealt with; `out[..write]` is what is kept of it.
-    read: usize,
-    write: usize,
+/// The bytes a block's short copies read from: 16 before the block, the block, and more
+/// than 16 after it, a power of two and 16 in all (so that an offset masked to the power
+/// of two is a whole 16-byte copy).
+const NEAR: usize = 128 + 16;
+
+/// The kept path's buffer: every write position is below [`MAX_PATH_BYTES`], and a
+/// 16-byte copy fits at any.
+const OUT: usize = MAX_PATH_BYTES + 16;
+
+/// A cut's copy of more than 16 kept bytes, out of the loop: inside, the compiler kept
+/// its lengths in registers of their own, and the count of cut bytes went to the stack.
+#[cold]
+#[inline(never)]
+fn copy_long(to: &mut [u8], from: &[u8]) {
+    copy_short(to, from);
 }
 
-impl DotCuts<'_> {
-    /// Drops the `.` segment whose `.` is at `dot`: the `.` and the `/` after it (only the
-    /// `.` at the end of the path, so that its `/` stays).
-    #[inline(always)]
-    fn cut(&mut self, dot: usize) {
-        let bytes = self.bytes;
-        if self.out.is_empty() {
-            self.out = alloc::vec![0u8; bytes.len() + 16];
-        }
-        let keep = dot - self.read;
-        // `/./././`: nothing between two cuts.
-        if keep == 0 {
-            self.read = (dot + 2).min(bytes.len());
-            return;
-        }
-        match bytes.get(self.read..self.read + 16).and_then(|chunk| <[u8; 16]>::try_from(chunk).ok()) {
-            // A copy of a known size is two moves; one of `keep` bytes is a call.
-            Some(chunk) if keep <= 16 => self.out[self.write..self.write + 16].copy_from_slice(&chunk),
-            _ => self.out[self.write..self.write + keep].copy_from_slice(&bytes[self.read..dot]),
-        }
-        self.write += keep;
-        self.read = (dot + 2).min(bytes.len());
-    }
+/// A zeroed buffer for the kept path, allocated as one (no copy through the stack).
+fn zeroed() -> Box<[u8; OUT]> {
+    // The conversion cannot fail: the lengths are the same.
+    Box::<[u8]>::try_into(alloc::vec![0u8; OUT].into_boxed_slice()).unwrap_or_else(|_| Box::new([0; OUT]))
 }
 
 /// True for bytes that S3 origins receive unescaped (SPEC §3 step 4).
@@ -351,6 +386,36 @@ mod tests {
     use alloc::format;
     use alloc::vec::Vec;
 
+    /// [`remove_dot_segments`] as text: the path as it was when nothing is cut.
+    fn removed(path: &str) -> Result<String, PathError> {
+        let kept = remove_dot_segments(path.as_bytes())?;
+        Ok(kept.map_or_else(|| String::from(path), |kept| String::from_utf8(kept).expect("cuts keep UTF-8")))
+    }
+
+    /// A path breaking several rules is refused for the first of UTF-8, control
+    /// characters and `..`, as when each was checked in its own pass; and a cut next to
+    /// bytes that are not UTF-8 leaves them not UTF-8.
+    #[test]
+    fn first_broken_rule_is_the_error() {
+        let cases = [
+            ("/%FF/../%00", PathError::NotUtf8),
+            ("/a/../%00", PathError::ControlCharacter),
+            ("/%C2%85/..", PathError::ControlCharacter),
+            ("/%C3/../a", PathError::NotUtf8),
+            ("/%C3/./%A9", PathError::NotUtf8),
+            ("/%C3%A9/./%A9", PathError::NotUtf8),
+            ("/a/%C3/.", PathError::NotUtf8),
+            ("/a/..", PathError::DotDot),
+        ];
+        for (raw, error) in cases {
+            assert_eq!(canonicalize(raw), Err(error), "{raw}");
+            // The same past the block loop's reach: the cut in a block, the error after it.
+            let long = format!("/{}{}", "x/./".repeat(40), &raw[1..]);
+            assert_eq!(canonicalize(&long), Err(error), "{long}");
+        }
+        assert_eq!(canonicalize("/%C3%A9/./%C3%A9").as_deref(), Ok("/\u{e9}/\u{e9}"));
+    }
+
     /// Step 3 as first written, segment by segment: the reference for the one-pass form.
     fn reference(decoded: &str) -> Result<String, PathError> {
         let mut out = String::new();
@@ -377,12 +442,12 @@ mod tests {
         for _ in 0..7 {
             paths = paths.iter().flat_map(|p| pieces.iter().map(move |q| format!("{p}{q}"))).collect();
             for path in &paths {
-                assert_eq!(remove_dot_segments(path.clone()), reference(path), "{path:?}");
+                assert_eq!(removed(path), reference(path), "{path:?}");
                 // Past the first block, and many times over (dense hits, long copies).
                 let long = format!("/{}{path}", "x".repeat(70));
-                assert_eq!(remove_dot_segments(long.clone()), reference(&long), "{long:?}");
+                assert_eq!(removed(&long), reference(&long), "{long:?}");
                 let repeated = path.repeat(12);
-                assert_eq!(remove_dot_segments(repeated.clone()), reference(&repeated), "{repeated:?}");
+                assert_eq!(removed(&repeated), reference(&repeated), "{repeated:?}");
             }
         }
     }
@@ -427,7 +492,7 @@ mod tests {
         for k in 0..48 {
             for tail in ["", "/", "/.", "/z"] {
                 let path = format!("{}{tail}", format!("/{}/.", "y".repeat(k)).repeat(5));
-                assert_eq!(remove_dot_segments(path.clone()), reference(&path), "{path:?}");
+                assert_eq!(removed(&path), reference(&path), "{path:?}");
             }
         }
     }
@@ -448,7 +513,7 @@ mod tests {
                 seed ^= seed << 17;
                 path.push_str(pieces[(seed >> 20) as usize % pieces.len()]);
             }
-            assert_eq!(remove_dot_segments(path.clone()), reference(&path), "{path:?}");
+            assert_eq!(removed(&path), reference(&path), "{path:?}");
         }
     }
 
@@ -459,7 +524,7 @@ mod tests {
         for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
             for prefix in ["", "abc", "abcdefg", "/é/"] {
                 let text = format!("{prefix}{c}z");
-                assert_eq!(has_control(&text), c.is_control(), "{c:?} after {prefix:?}");
+                assert_eq!(has_control(text.as_bytes()), c.is_control(), "{c:?} after {prefix:?}");
             }
         }
     }

@@ -448,6 +448,34 @@ impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> Iterator for NameHits<'_, '_, B, A> {
     }
 }
 
+/// `dst[..src.len()] = src`, in moves of a fixed size. A copy whose length is known only
+/// at run time is a call to `memcpy`; for the many short pieces a viewer can send (800
+/// cookie header values of 15 bytes) the call was a fifth of the work. Pieces up to 16
+/// bytes are two overlapping moves of 4, 8 or 16 bytes, longer ones 16 bytes at a time
+/// and a last overlapping 16.
+#[inline(always)]
+pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
+    #[inline(always)]
+    fn two<const W: usize>(dst: &mut [u8], src: &[u8]) {
+        let n = src.len();
+        dst[..W].copy_from_slice(&src[..W]);
+        dst[n - W..n].copy_from_slice(&src[n - W..]);
+    }
+    match src.len() {
+        0..4 => dst[..src.len()].iter_mut().zip(src).for_each(|(d, &s)| *d = s),
+        4..8 => two::<4>(dst, src),
+        8..16 => two::<8>(dst, src),
+        n => {
+            let mut at = 0;
+            while at + 16 < n {
+                dst[at..at + 16].copy_from_slice(&src[at..at + 16]);
+                at += 16;
+            }
+            dst[n - 16..n].copy_from_slice(&src[n - 16..]);
+        }
+    }
+}
+
 /// Lengths around every boundary a search crosses: within the first word, the first
 /// block, the blocks, the tail words and the overlapping last word.
 fn test_lengths() -> impl Iterator<Item = usize> {
@@ -505,6 +533,22 @@ pub fn check_class<C: Class + core::fmt::Debug>(class: C) {
 mod tests {
     use super::*;
     use alloc::vec::Vec;
+
+    /// Every length a piece can have up to four moves of 16, at every offset into a
+    /// longer destination: the piece lands whole and nothing around it changes.
+    #[test]
+    fn short_copies_copy_exactly_the_piece() {
+        let source: Vec<u8> = (0..80u8).map(|b| b.wrapping_mul(37) | 1).collect();
+        for len in 0..=source.len() {
+            for offset in 0..20 {
+                let mut dst = [0u8; 120];
+                copy_short(&mut dst[offset..], &source[..len]);
+                let mut expected = [0u8; 120];
+                expected[offset..offset + len].copy_from_slice(&source[..len]);
+                assert_eq!(dst, expected, "{len} bytes at {offset}");
+            }
+        }
+    }
 
     #[derive(Clone, Copy, Debug)]
     struct Below(u8);
