@@ -7,12 +7,16 @@
 //!   encoded) is `p` (with `s3_plus_fix`; without it, `+` reaches the origin as sent);
 //! - the token is removed and nothing else: uri, query and cookies (when the gate reads
 //!   cookies) are what the same request without the token would forward.
+//!
+//! And on every input, forwarded or not: `canonicalize_with` answers as SPEC §3 steps 1–3
+//! written plainly (a byte-loop decoder, `char::is_control`, segment by segment), result
+//! and error alike.
 #![no_main]
 
 use std::sync::OnceLock;
 
 use edgegate_core::locate::{LocateOptions, forwarded_query, locate, strip_cookies};
-use edgegate_core::path::{canonicalize_with, encode_forward, percent_encode};
+use edgegate_core::path::{MAX_PATH_BYTES, PathError, canonicalize_with, encode_forward, percent_encode};
 use edgegate_core::{Claims, Config, EncodedSlash, Gate, KeyConfig, Scope, Secret};
 use edgegate_handler::{Outcome, RequestView, decide};
 use libfuzzer_sys::fuzz_target;
@@ -104,6 +108,56 @@ fn origin_reads(uri: &str, plus_is_space: bool) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// SPEC §3 steps 1–3 the plain way: the reference for `canonicalize_with`, which decodes
+/// by words and blocks and cuts `.` segments 64 positions at a time. A path breaking
+/// several rules gets the error of the first check it fails, in this order.
+fn plain_canonical(raw: &str, encoded_slash: EncodedSlash) -> Result<String, PathError> {
+    if raw.len() > MAX_PATH_BYTES {
+        return Err(PathError::TooLong);
+    }
+    if !raw.starts_with('/') {
+        return Err(PathError::NotAbsolute);
+    }
+    let bytes = raw.as_bytes();
+    let (mut decoded, mut i) = (Vec::new(), 0);
+    while i < bytes.len() {
+        if bytes[i] != b'%' {
+            decoded.push(bytes[i]);
+            i += 1;
+            continue;
+        }
+        let hex = bytes.get(i + 1..i + 3).filter(|hex| hex.iter().all(u8::is_ascii_hexdigit));
+        let hex = std::str::from_utf8(hex.ok_or(PathError::BadEscape)?).expect("hex digits are ASCII");
+        let byte = u8::from_str_radix(hex, 16).expect("two hex digits");
+        if byte == b'/' && encoded_slash == EncodedSlash::Reject {
+            return Err(PathError::EncodedSlash);
+        }
+        decoded.push(byte);
+        i += 3;
+    }
+    let text = String::from_utf8(decoded).map_err(|_| PathError::NotUtf8)?;
+    if text.chars().any(char::is_control) {
+        return Err(PathError::ControlCharacter);
+    }
+    let mut out = String::new();
+    let mut segments = text.split('/').skip(1).peekable();
+    while let Some(segment) = segments.next() {
+        match segment {
+            ".." => return Err(PathError::DotDot),
+            "." if segments.peek().is_none() => out.push('/'),
+            "." => {}
+            _ => {
+                out.push('/');
+                out.push_str(segment);
+            }
+        }
+    }
+    if out == "/" {
+        return Err(PathError::Root);
+    }
+    Ok(out)
+}
+
 fuzz_target!(|data: &[u8]| {
     let [bits, place, rest @ ..] = data else {
         return;
@@ -115,6 +169,11 @@ fuzz_target!(|data: &[u8]| {
     let mut query = parts.next().filter(|_| place & 16 == 0).map(str::to_string);
     let mut cookies: Vec<String> = parts.map(str::to_string).collect();
     let (original_uri, original_query, original_cookies) = (uri.clone(), query.clone(), cookies.clone());
+    assert_eq!(
+        canonicalize_with(&uri, gate.encoded_slash()),
+        plain_canonical(&uri, gate.encoded_slash()),
+        "canonical path of {uri:?}"
+    );
 
     let variant = (place >> 2) & 3;
     match place & 3 {
