@@ -233,7 +233,7 @@ fn remove_dot_segments(bytes: &[u8]) -> Result<Option<Vec<u8>>, PathError> {
     if len > MAX_PATH_BYTES {
         return Err(PathError::TooLong);
     }
-    // None until the first cut.
+    // None until a block cuts.
     let mut out: Option<Box<[u8; OUT]>> = None;
     // `bytes[..read]` is dealt with, and `removed` of its bytes are cut: what is kept of
     // it is `out[..read - removed]`. Counting what is cut (two bytes a cut) rather than
@@ -292,6 +292,12 @@ fn remove_dot_segments(bytes: &[u8]) -> Result<Option<Vec<u8>>, PathError> {
         }
         p += BLOCK;
     }
+    // What the blocks kept, with room for the rest (the buffer's capacity is the path's).
+    let mut kept = out.map(|out| {
+        let mut kept = (out as Box<[u8]>).into_vec();
+        kept.truncate(read - removed);
+        kept
+    });
     // The last positions, too near the end for `near` (fewer than 128; the segments that
     // end the path among them), one by one.
     for dot in p..len {
@@ -300,22 +306,21 @@ fn remove_dot_segments(bytes: &[u8]) -> Result<Option<Vec<u8>>, PathError> {
         }
         let end = |i: usize| bytes.get(i).is_none_or(|&b| b == b'/');
         if end(dot + 1) {
-            copy_short(&mut out.get_or_insert_with(zeroed)[read - removed..], &bytes[read..dot]);
+            // A path whose first cut is here is short (or its blocks held none): a buffer
+            // of its own length, not the blocks' 8 KB. Every path with a `.` segment that
+            // fits no block paid for zeroing 8 KB (125 -> 255 ns on a 70-byte path).
+            kept.get_or_insert_with(|| Vec::with_capacity(len)).extend_from_slice(&bytes[read..dot]);
             // A `.` ending the path keeps its `/` (there is none after it to drop).
-            let next = (dot + 2).min(len);
-            removed += next - dot;
-            read = next;
+            read = (dot + 2).min(len);
         } else if bytes[dot + 1] == b'.' && end(dot + 2) {
             return Err(PathError::DotDot);
         }
     }
-    let Some(mut out) = out else {
+    let Some(mut kept) = kept else {
         return Ok(None);
     };
-    copy_short(&mut out[read - removed..], &bytes[read..]);
-    let mut out = (out as Box<[u8]>).into_vec();
-    out.truncate(len - removed);
-    Ok(Some(out))
+    kept.extend_from_slice(&bytes[read..]);
+    Ok(Some(kept))
 }
 
 /// The bytes a block's short copies read from: 16 before the block, the block, and more

@@ -450,9 +450,9 @@ impl<B: Fn(u8) -> bool, A: Fn(u8) -> bool> Iterator for NameHits<'_, '_, B, A> {
 
 /// `dst[..src.len()] = src`, in moves of a fixed size. A copy whose length is known only
 /// at run time is a call to `memcpy`; for the many short pieces a viewer can send (800
-/// cookie header values of 15 bytes) the call was a fifth of the work. Pieces up to 16
-/// bytes are two overlapping moves of 4, 8 or 16 bytes, longer ones 16 bytes at a time
-/// and a last overlapping 16.
+/// cookie header values of 15 bytes) the call was a fifth of the work. Pieces of 4 to 15
+/// bytes are two overlapping moves of 4 or 8 bytes, longer ones 16 bytes at a time and a
+/// last overlapping 16, shorter ones byte by byte.
 #[inline(always)]
 pub(crate) fn copy_short(dst: &mut [u8], src: &[u8]) {
     #[inline(always)]
