@@ -463,29 +463,39 @@ mod tests {
     }
 
     /// Decoding agrees with a byte-by-byte decoder around every word and block boundary,
-    /// escapes among plain runs of every length.
+    /// escapes among plain runs of every length and in runs of their own; with `%2F`
+    /// refused, the first bad escape or `%2F` is the error.
     #[test]
     fn decoding_agrees_with_a_byte_loop() {
-        fn reference(input: &str) -> Option<Vec<u8>> {
+        fn reference(input: &str, reject: bool) -> Result<Vec<u8>, PathError> {
             let b = input.as_bytes();
             let (mut out, mut i) = (Vec::new(), 0);
             while i < b.len() {
                 if b[i] == b'%' {
-                    let hex = core::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
-                    out.push(u8::from_str_radix(hex, 16).ok().filter(|_| hex.bytes().all(|c| c.is_ascii_hexdigit()))?);
+                    let hex = b.get(i + 1..i + 3).and_then(|hex| core::str::from_utf8(hex).ok());
+                    let hex = hex.filter(|hex| hex.bytes().all(|c| c.is_ascii_hexdigit()));
+                    let byte = hex.and_then(|hex| u8::from_str_radix(hex, 16).ok()).ok_or(PathError::BadEscape)?;
+                    if reject && byte == b'/' {
+                        return Err(PathError::EncodedSlash);
+                    }
+                    out.push(byte);
                     i += 3;
                 } else {
                     out.push(b[i]);
                     i += 1;
                 }
             }
-            Some(out)
+            Ok(out)
         }
+        let escapes = ["%41", "%2f", "%zz", "%4", "%", "%41%2F%4g", "%4g%2F", "%2F%41%", "%e9%41%42%43"];
         for run in (0..80).chain(120..200) {
             for tail in 0..12 {
-                for escape in ["%41", "%2f", "%zz", "%4", "%"] {
-                    let text = format!("{}{escape}{}{escape}", "a".repeat(run), "b".repeat(tail));
-                    assert_eq!(percent_decode(&text), reference(&text), "{text:?}");
+                for first in escapes {
+                    for last in escapes {
+                        let text = format!("{}{first}{}{last}", "a".repeat(run), "b".repeat(tail));
+                        assert_eq!(percent_decode(&text), reference(&text, false).ok(), "{text:?}");
+                        assert_eq!(decode(&text, EncodedSlash::Reject), reference(&text, true), "{text:?}");
+                    }
                 }
             }
         }
