@@ -17,9 +17,10 @@
 //!   with a wrong HMAC, so every configured key hashes all of it;
 //! - `oversized-token`: a token filling the request, in a cookie, refused before it is
 //!   decoded;
-//! - `dot-segments*`, `escapes-and-cookies`: an 8 KB path of `.` segments or `%XX`
-//!   escapes (decode and canonicalise at their worst), the latter with the rest of the
-//!   request in cookies that are not the token;
+//! - `dot-segments*`, `escapes-and-cookies`, `mixed-escapes-and-dots`: an 8 KB path of
+//!   `.` segments or `%XX` escapes (decode and canonicalise at their worst), the second
+//!   with the rest of the request in cookies that are not the token, the third of both
+//!   in an order the branch predictor cannot learn;
 //! - `tiny-cookies`, `tiny-params`, `many-token-cookies`: the most items the limits hold
 //!   (`_=;`, `a&`, `__token__=;`), for the searches that look at each cookie or parameter;
 //! - `short-cookie-values-*`: the most cookie header values the limits hold, each of near
@@ -142,6 +143,22 @@ fn fill(start: &str, unit: &str, limit: usize) -> String {
     text
 }
 
+/// `start` and then units picked in a fixed pseudo-random order (xorshift, seed 1), while
+/// they fit in `limit` bytes: the same text in every run and runtime.
+fn shuffled(start: &str, units: &[&str], limit: usize) -> String {
+    let (mut text, mut x) = (String::from(start), 1u64);
+    loop {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let unit = units[(x % units.len() as u64) as usize];
+        if text.len() + unit.len() > limit {
+            return text;
+        }
+        text.push_str(unit);
+    }
+}
+
 /// `shape` with `item(0)`, `item(1)`, ... pushed onto the list `list` picks, while the
 /// request fits.
 fn grow<T>(mut shape: Shape, list: fn(&mut Shape) -> &mut Vec<T>, item: impl Fn(usize) -> T) -> Shape {
@@ -258,6 +275,14 @@ pub fn shapes(gate: &Gate, now: u64) -> Vec<Shape> {
         |i| format!("c{i}={}", "v".repeat(90)),
     ));
 
+    // Escapes and dot segments in a random order, each unit drawn from a fixed sequence:
+    // where each run and each cut is as long as the last, the branches that end them are
+    // predicted, and here they are not. The costliest mix of the ones tried (1.4 times
+    // the regular `/.%2E%41%42` in `canonicalize`: `/%41`, `/.%41%42`, `a%41%42%43`,
+    // `%41b`, `/.`, `a`; others of `/.`, `/a`, `a`, `/` and `%41` were 1.1 to 1.35).
+    let mixed = shuffled("/acme/main", &["/%41", "/.%41%42", "a%41%42%43", "%41b", "/.", "a"], MAX_URI - 8) + "/a.deb";
+    out.push(Shape::new("mixed-escapes-and-dots", &mixed, None, vec![], deny("missing-token")));
+
     // Cookies as short as they come, each starting like the token's name (`_=;` over and
     // over, in header values of 1 KB): the most cookies the request holds, and no block of
     // them that the name search can pass over on its first byte.
@@ -270,7 +295,11 @@ pub fn shapes(gate: &Gate, now: u64) -> Vec<Shape> {
     // Both limits at once: the costliest path shapes and the rest of the request in cookies
     // that all start like the token's name, in values of 93 bytes (per value, the name
     // search pays for two blocks).
-    for (name, uri) in [("combined-dots-and-cookies", &kept_dots), ("combined-escapes-and-cookies", &escaped)] {
+    for (name, uri) in [
+        ("combined-dots-and-cookies", &kept_dots),
+        ("combined-escapes-and-cookies", &escaped),
+        ("combined-mixed-and-cookies", &mixed),
+    ] {
         out.push(with_cookie_units(Shape::new(name, uri, None, vec![], deny("missing-token")), "_=;", 31));
     }
 
