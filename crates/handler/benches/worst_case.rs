@@ -3,7 +3,9 @@
 //! runtime calls, on the request's strings; `handler/*` is the native `lambda_runtime`
 //! binary's whole work for it, from the invocation's JSON text to the answer's (the
 //! runtime's `RawValue`, `handle_event_json`, the answer written out); `floor/*` is an
-//! identity function over the same invocation, the cost of its JSON alone. The shapes are
+//! identity function over the same invocation, the cost of its JSON alone; `reference/*`
+//! is part of `decide`'s work done by widely used crates, a yardstick for the ratios at
+//! `decide` depth (below). The shapes are
 //! `shapes.rs`'s; the Lambda@Edge bundle is timed on the same ones by
 //! `tests/bench/node-hostile.mjs`. `tests/bench/run.sh` prints the ratios.
 
@@ -93,5 +95,43 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+/// Two steps every decision on these shapes must take, done by the crates most Rust code
+/// would reach for: the path percent-decoded and checked as UTF-8 (`percent-encoding`,
+/// SPEC §3 step 1, without its checks of escapes and control characters), and the token's
+/// `NAME=` searched for in the query and in each cookie header value (`memchr::memmem`,
+/// which picks AVX2 at run time where `decide` is built for SSE2; SPEC §4, without the
+/// rule that a name starts an item). No dot segments, token, HMAC or ACL: less than
+/// `decide` does, so `decide/X` over `reference/X` near 1 says that `decide` is as fast
+/// as the crates' own code for the same bytes, and `reference/X` over `decide/normal` says
+/// how much of the 20x budget those two steps alone take.
+fn reference(name: &[u8], uri: &str, query: Option<&str>, cookies: &[&str]) -> (usize, Option<usize>) {
+    // The crate's fast form: borrowed when there is no escape to decode.
+    let decoded: std::borrow::Cow<'_, [u8]> = percent_encoding::percent_decode(uri.as_bytes()).into();
+    let valid = std::str::from_utf8(&decoded).map_or(0, str::len);
+    let finder = memchr::memmem::Finder::new(name);
+    let found = query.into_iter().chain(cookies.iter().copied()).find_map(|text| finder.find(text.as_bytes()));
+    (valid, found)
+}
+
+fn bench_reference(c: &mut Criterion) {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/config/edgegate.json");
+    let gate = gate_from_json(&std::fs::read_to_string(config).expect("fixture configuration")).expect("config");
+    let name = format!("{}=", gate.token_name());
+    let mut group = c.benchmark_group("reference");
+    for shape in &shapes(&gate, NOW) {
+        let cookies: Vec<&str> = shape.cookies.iter().map(String::as_str).collect();
+        // The yardstick does its work on every shape: a whole path, and the name found
+        // exactly where a token is (and only there).
+        let (decoded, found) = reference(name.as_bytes(), &shape.uri, shape.query.as_deref(), &cookies);
+        assert!(decoded > 0, "{}: the reference decoded no path", shape.name);
+        let has_token = shape.query.iter().chain(&shape.cookies).any(|text| text.contains(&name));
+        assert_eq!(found.is_some(), has_token, "{}", shape.name);
+        group.bench_function(&shape.name, |b| {
+            b.iter(|| reference(name.as_bytes(), black_box(&shape.uri), shape.query.as_deref(), black_box(&cookies)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_reference);
 criterion_main!(benches);
